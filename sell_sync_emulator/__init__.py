@@ -1,0 +1,1 @@
+"""A local emulator of the Zendesk Sell Sync API, for tests, demos and benchmarks."""

@@ -1,0 +1,1 @@
+"""Singer tap for Zendesk Sell through the Sync API."""
