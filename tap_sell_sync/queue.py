@@ -1,0 +1,734 @@
+"""One run of the Sync flow: ack what the target confirmed, drain the main queue, spool it.
+
+What is acked, and when (the guarantee of this tap):
+
+* An ack key is sent to Sell only when it came back in the state the run was given. Those
+  keys are sent first, in packs, before a session starts; each pack leaves the pending list
+  once Sell accepted it. If a pack cannot be sent after retries the run stops with an error
+  before starting a session, and every key not yet accepted stays in the state it writes.
+* An item's ack key joins the pending keys of the state only after its record was written
+  to stdout (the stream adds it when its ``yield`` returns), so a STATE holding a key always
+  follows that key's RECORD. Every STATE holds the device UUID and all keys still pending.
+* Items that are not emitted are never acked, with two exceptions chosen by settings:
+  items of deselected streams (``ack_deselected_streams``, default on) and items of unknown
+  resource types (``ack_unknown_types``, default off). Their keys join the pending keys
+  during the drain and are acked at the start of the next run, like every other key.
+* Items that cannot be read, items beyond the run's bounds, ``failed_objects``, and
+  everything spooled but not emitted when a run stops early are not acked; Sell sends them
+  again in a later session.
+
+The drain writes items to a temporary SQLite spool that keeps, per stream and key, only
+the newest revision (the ack keys of older revisions stay attached to it), so memory does
+not grow with the queue and an older revision is never emitted after a newer one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import itertools
+import logging
+import shutil
+import sqlite3
+import tempfile
+import time
+import typing as t
+import weakref
+from dataclasses import dataclass, field
+
+import msgspec
+
+from tap_sell_sync.errors import RetriableError, SellApiError, SessionLostError
+from tap_sell_sync.schemas import DELETED_AT_COLUMN, EVENT_TYPE_COLUMN, REVISION_COLUMN
+from tap_sell_sync.state import KeyPack, build_bookmark, is_valid_ack_key, pack_keys
+
+if t.TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator
+
+    from tap_sell_sync.client import QueuePage, SellClient
+
+LOGGER = logging.getLogger("tap-sell-sync.queue")
+
+PROGRESS_INTERVAL_SECONDS = 10.0
+MAX_CONSECUTIVE_EMPTY_PAGES = 50
+MAX_LOGGED_FAILED_OBJECTS = 20
+EVENT_DELETED = "deleted"
+KNOWN_EVENT_TYPES = frozenset({"created", "updated", EVENT_DELETED})
+KEY_JOINER = ":"
+ACK_KEY_JOINER = "\n"
+
+_ENCODER = msgspec.json.Encoder(decimal_format="number")
+_DECODER = msgspec.json.Decoder(float_hook=decimal.Decimal)
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where items of one resource type go."""
+
+    resource_type: str
+    stream: str
+    key_fields: tuple[str, ...]
+    properties: frozenset[str]
+    money_fields: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """The settings that shape one run."""
+
+    ack_batch_size: int
+    max_items: int | None
+    max_seconds: float | None
+    ack_unknown_types: bool
+    ack_deselected_streams: bool
+
+
+@dataclass
+class RunCounters:
+    """What a run saw and did, for the progress lines and the summary."""
+
+    items: int = 0
+    pages: int = 0
+    empty_pages: int = 0
+    malformed_pages: int = 0
+    records: dict[str, int] = field(default_factory=dict)
+    deletes: dict[str, int] = field(default_factory=dict)
+    superseded: int = 0
+    unreadable: int = 0
+    unknown: dict[str, int] = field(default_factory=dict)
+    unknown_acked: int = 0
+    deselected: dict[str, int] = field(default_factory=dict)
+    deselected_acked: int = 0
+    unknown_event_types: int = 0
+    failed_objects: int = 0
+    incoming_acked: int = 0
+    dropped_fields: dict[str, set[str]] = field(default_factory=dict)
+
+
+class AckLedger:
+    """The ack keys still pending, grouped by device, and the state bookmark built from them.
+
+    Incoming keys (from the state the run was given) are held as lists until they are acked;
+    keys of this run go into a compressed `KeyPack` for the current device.
+    """
+
+    def __init__(self, device_uuid: str, incoming: dict[str, list[str]]) -> None:
+        """Create the ledger.
+
+        Args:
+            device_uuid: The device this run syncs as.
+            incoming: Keys pending from earlier runs, by device.
+        """
+        self.device_uuid = device_uuid
+        self._incoming = {
+            device: list(dict.fromkeys(keys)) for device, keys in incoming.items() if keys
+        }
+        self._incoming_groups: dict[str, dict[str, t.Any]] = {}
+        self._current = KeyPack(device_uuid)
+
+    @property
+    def incoming_count(self) -> int:
+        """Keys from earlier runs not acked yet."""
+        return sum(len(keys) for keys in self._incoming.values())
+
+    @property
+    def pending_count(self) -> int:
+        """All keys pending."""
+        return self.incoming_count + self._current.count
+
+    def add(self, ack_keys: Iterable[str]) -> None:
+        """Add keys of this run (their records were written, or a policy acks them).
+
+        Args:
+            ack_keys: The keys.
+        """
+        self._current.add_all(ack_keys)
+
+    def ack_incoming(self, client: SellClient, batch_size: int) -> int:
+        """Send the incoming keys to Sell in packs, each device with its own UUID.
+
+        Args:
+            client: The Sell client.
+            batch_size: Keys per ack call.
+
+        Returns:
+            The number of keys acked.
+        """
+        acked = 0
+        for device in list(self._incoming):
+            keys = self._incoming[device]
+            while keys:
+                pack = keys[:batch_size]
+                client.ack(pack, device)
+                del keys[: len(pack)]
+                self._incoming_groups.pop(device, None)
+                acked += len(pack)
+            del self._incoming[device]
+        return acked
+
+    def bookmark(self) -> dict[str, t.Any]:
+        """Return the state bookmark holding the device UUID and every pending key.
+
+        Returns:
+            The value of ``state["bookmarks"]["_sell_sync"]``.
+        """
+        groups = []
+        for device, keys in self._incoming.items():
+            if device not in self._incoming_groups:
+                self._incoming_groups[device] = pack_keys(device, keys)
+            groups.append(self._incoming_groups[device])
+        groups.append(self._current.to_group())
+        return build_bookmark(self.device_uuid, groups)
+
+
+class Spool:
+    """A temporary SQLite store of this run's records, newest revision per stream and key."""
+
+    def __init__(self) -> None:
+        """Create the store in a new temporary directory."""
+        self._directory = tempfile.mkdtemp(prefix="tap-sell-sync-")
+        self._connection = sqlite3.connect(f"{self._directory}/spool.sqlite")
+        self._connection.executescript(
+            """
+            PRAGMA journal_mode = OFF;
+            PRAGMA synchronous = OFF;
+            CREATE TABLE items (
+                stream TEXT NOT NULL,
+                key TEXT NOT NULL,
+                seq INTEGER NOT NULL,
+                revision INTEGER,
+                is_delete INTEGER NOT NULL,
+                body BLOB NOT NULL,
+                ack_keys TEXT NOT NULL,
+                PRIMARY KEY (stream, key)
+            );
+            """,
+        )
+        self._finalizer = weakref.finalize(
+            self,
+            Spool._cleanup,
+            self._connection,
+            self._directory,
+        )
+
+    @staticmethod
+    def _cleanup(connection: sqlite3.Connection, directory: str) -> None:
+        connection.close()
+        shutil.rmtree(directory, ignore_errors=True)
+
+    def close(self) -> None:
+        """Delete the store."""
+        self._finalizer()
+
+    def add(self, rows: list[tuple[str, str, int, int | None, int, bytes, str]]) -> None:
+        """Store items, keeping the newest revision per stream and key.
+
+        A row replaces the stored one unless the stored revision is higher; equal or
+        unknown revisions are decided by arrival (the later wins). Either way the ack keys
+        of both are kept together, so acking the survivor acks the superseded item too.
+
+        Args:
+            rows: (stream, key, seq, revision, is_delete, body, ack_key) per item.
+        """
+        self._connection.executemany(
+            """
+            INSERT INTO items (stream, key, seq, revision, is_delete, body, ack_keys)
+            VALUES (?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (stream, key) DO UPDATE SET
+                seq = CASE WHEN items.revision > excluded.revision
+                    THEN items.seq ELSE excluded.seq END,
+                body = CASE WHEN items.revision > excluded.revision
+                    THEN items.body ELSE excluded.body END,
+                is_delete = CASE WHEN items.revision > excluded.revision
+                    THEN items.is_delete ELSE excluded.is_delete END,
+                revision = CASE WHEN items.revision > excluded.revision
+                    THEN items.revision ELSE excluded.revision END,
+                ack_keys = items.ack_keys || char(10) || excluded.ack_keys
+            """,
+            rows,
+        )
+
+    def index(self) -> None:
+        """Build the index used to emit each stream in arrival order."""
+        self._connection.execute("CREATE INDEX items_by_stream ON items (stream, seq)")
+
+    def count(self) -> int:
+        """Rows stored (one per stream and key).
+
+        Returns:
+            The number of rows.
+        """
+        return int(self._connection.execute("SELECT count(*) FROM items").fetchone()[0])
+
+    def rows(self, stream: str) -> Iterator[tuple[bytes, str, int]]:
+        """Iterate over one stream's records in arrival order of their newest revision.
+
+        Args:
+            stream: The stream name.
+
+        Returns:
+            (body, ack keys joined by newline, is_delete) per record.
+        """
+        return iter(
+            self._connection.execute(
+                "SELECT body, ack_keys, is_delete FROM items WHERE stream = ? ORDER BY seq",
+                (stream,),
+            ),
+        )
+
+
+def _parse_revision(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return None
+
+
+def _parse_money(value: object) -> tuple[bool, object]:
+    """Turn a money value into an exact number.
+
+    Args:
+        value: An integer, a decimal string, a JSON number already read as Decimal, or null.
+
+    Returns:
+        (ok, value): ok is False when the value is not a number.
+    """
+    if value is None or isinstance(value, decimal.Decimal):
+        return True, value
+    if isinstance(value, bool):
+        return False, value
+    if isinstance(value, int):
+        return True, value
+    if isinstance(value, str):
+        try:
+            number = decimal.Decimal(value.strip())
+        except decimal.InvalidOperation:
+            return False, value
+        return number.is_finite(), number
+    return False, value
+
+
+def _convert_money(record: dict[str, t.Any], money_fields: tuple[str, ...]) -> bool:
+    """Replace money values in place with exact numbers.
+
+    Args:
+        record: The record being built.
+        money_fields: Top-level names, or "list.field" for a list of objects.
+
+    Returns:
+        False when a money value is not a number.
+    """
+    for path in money_fields:
+        name, _, inner = path.partition(".")
+        if name not in record:
+            continue
+        if not inner:
+            ok, record[name] = _parse_money(record[name])
+            if not ok:
+                return False
+            continue
+        entries = record[name]
+        if entries is None:
+            continue
+        if not isinstance(entries, list):
+            return False
+        for entry in entries:
+            if isinstance(entry, dict) and inner in entry:
+                ok, entry[inner] = _parse_money(entry[inner])
+                if not ok:
+                    return False
+    return True
+
+
+def _utc_now_text() -> str:
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class SyncRun:
+    """Drains one session of the main queue into a spool and hands each stream its records.
+
+    See the module docstring for what is acked and when.
+    """
+
+    def __init__(  # noqa: PLR0913
+        self,
+        *,
+        client: SellClient,
+        ledger: AckLedger,
+        routes: dict[str, Route],
+        selected_streams: Iterable[str],
+        options: RunOptions,
+        write_state: Callable[[], None],
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """Prepare a run; nothing is sent until `drain`.
+
+        Args:
+            client: The Sell client.
+            ledger: Pending ack keys.
+            routes: Resource type -> route.
+            selected_streams: Names of the streams the catalog selects.
+            options: Run settings.
+            write_state: Writes a STATE message with the current state.
+            clock: A monotonic clock (injectable for tests).
+        """
+        self.client = client
+        self.ledger = ledger
+        self.routes = routes
+        self.selected = frozenset(selected_streams)
+        self.options = options
+        self.counters = RunCounters()
+        self.stop_reason: str | None = None
+        self._write_state = write_state
+        self._clock = clock
+        self._spool: Spool | None = None
+        self._drained = False
+        self._finished_streams: set[str] = set()
+        self._started = clock()
+        self._seq = itertools.count()
+        self._summary_logged = False
+
+    @property
+    def drained(self) -> bool:
+        """Whether the drain has run."""
+        return self._drained
+
+    def drain(self) -> None:
+        """Ack the incoming keys, start a session and drain the queue into the spool.
+
+        Raises:
+            SellApiError: When the incoming keys cannot be acked, the session cannot be
+                started, or Sell refuses the token; the state is written first.
+        """
+        if self._drained:
+            return
+        self._drained = True
+        self._started = self._clock()
+        self._spool = Spool()
+        try:
+            self._ack_incoming()
+            session = self.client.start_session(self.ledger.device_uuid)
+            if session is None:
+                LOGGER.info("Sell has nothing new for device %s (204).", self.ledger.device_uuid)
+                self.stop_reason = "nothing to sync"
+            else:
+                LOGGER.info(
+                    "Started sync session %s; about %s items queued.",
+                    session.session_id,
+                    "?" if session.total_count is None else session.total_count,
+                )
+                self._drain_session(session.session_id)
+        except SellApiError:
+            self._write_state()
+            raise
+        self._spool.index()
+
+    def _ack_incoming(self) -> None:
+        count = self.ledger.incoming_count
+        if not count:
+            return
+        LOGGER.info("Acking %d keys that came back in the state.", count)
+        try:
+            self.counters.incoming_acked = self.ledger.ack_incoming(
+                self.client,
+                self.options.ack_batch_size,
+            )
+        except SellApiError as exc:
+            left = self.ledger.incoming_count
+            msg = (
+                f"could not ack {left} pending keys, so no session was started; they stay "
+                f"pending in the state and are acked on the next run: {exc}"
+            )
+            raise SellApiError(msg) from exc
+
+    def _drain_session(self, session_id: str) -> None:
+        assert self._spool is not None  # noqa: S101
+        options = self.options
+        last_progress = self._clock()
+        consecutive_empty = 0
+        count_left: int | None = None
+        while True:
+            if options.max_items and self.counters.items >= options.max_items:
+                self.stop_reason = f"max_items_per_run ({options.max_items}) reached"
+                break
+            if options.max_seconds and self._clock() - self._started >= options.max_seconds:
+                self.stop_reason = f"max_seconds_per_run ({options.max_seconds:g}) reached"
+                break
+            try:
+                page = self.client.fetch_page(session_id, self.ledger.device_uuid)
+            except SessionLostError as exc:
+                self.stop_reason = str(exc)
+                break
+            except RetriableError as exc:
+                self.stop_reason = f"gave up fetching after retries: {exc}"
+                break
+            if page is None:
+                self.stop_reason = "queue drained"
+                break
+
+            self.counters.pages += 1
+            count_left = page.count_left if page.count_left is not None else count_left
+            self._take_page(page)
+            if page.items:
+                consecutive_empty = 0
+            else:
+                self.counters.empty_pages += 1
+                consecutive_empty += 1
+                if consecutive_empty >= MAX_CONSECUTIVE_EMPTY_PAGES:
+                    self.stop_reason = f"{consecutive_empty} empty pages in a row"
+                    break
+
+            now = self._clock()
+            if now - last_progress >= PROGRESS_INTERVAL_SECONDS:
+                last_progress = now
+                self._log_progress(count_left)
+
+        level = logging.INFO if self.stop_reason == "queue drained" else logging.WARNING
+        LOGGER.log(
+            level,
+            "Drain stopped: %s; %d items in %d pages. Items not emitted are not acked.",
+            self.stop_reason,
+            self.counters.items,
+            self.counters.pages,
+        )
+
+    def _log_progress(self, count_left: int | None) -> None:
+        elapsed = max(self._clock() - self._started, 1e-9)
+        rate = self.counters.items / elapsed
+        if count_left is None or rate <= 0:
+            LOGGER.info("Progress: %d items, %.0f items/s.", self.counters.items, rate)
+            return
+        LOGGER.info(
+            "Progress: %d items, about %d left, %.0f items/s, about %.0f s to go.",
+            self.counters.items,
+            count_left,
+            rate,
+            count_left / rate,
+        )
+
+    def _take_page(self, page: QueuePage) -> None:
+        assert self._spool is not None  # noqa: S101
+        counters = self.counters
+        if not page.well_formed:
+            counters.malformed_pages += 1
+            LOGGER.warning("A queue page had no list of items; it is skipped.")
+        self._note_failed_objects(page.failed_objects)
+
+        items = page.items
+        if self.options.max_items:
+            room = self.options.max_items - counters.items
+            items = items[:room]
+        counters.items += len(items)
+
+        deleted_at = _utc_now_text()
+        rows = []
+        policy_keys: list[str] = []
+        for item in items:
+            row = self._read_item(item, deleted_at, policy_keys)
+            if row is not None:
+                rows.append(row)
+        if rows:
+            self._spool.add(rows)
+        if policy_keys:
+            self.ledger.add(policy_keys)
+
+    def _note_failed_objects(self, failed: list[t.Any]) -> None:
+        for entry in failed:
+            self.counters.failed_objects += 1
+            if self.counters.failed_objects <= MAX_LOGGED_FAILED_OBJECTS:
+                described = (
+                    f"{entry.get('type')} {entry.get('id')}"
+                    if isinstance(entry, dict)
+                    else repr(entry)[:100]
+                )
+                LOGGER.warning("Sell could not deliver %s (failed_objects).", described)
+
+    def _read_item(  # noqa: C901, PLR0911, PLR0912
+        self,
+        item: object,
+        deleted_at: str,
+        policy_keys: list[str],
+    ) -> tuple[str, str, int, int | None, int, bytes, str] | None:
+        counters = self.counters
+        if not isinstance(item, dict):
+            counters.unreadable += 1
+            return None
+        meta = item.get("meta")
+        sync = meta.get("sync") if isinstance(meta, dict) else None
+        if not isinstance(meta, dict) or not isinstance(sync, dict):
+            counters.unreadable += 1
+            return None
+        ack_key = sync.get("ack_key")
+        resource_type = meta.get("type")
+        data = item.get("data")
+        if (
+            not isinstance(ack_key, str)
+            or not is_valid_ack_key(ack_key)
+            or not isinstance(resource_type, str)
+            or not isinstance(data, dict)
+        ):
+            counters.unreadable += 1
+            return None
+
+        route = self.routes.get(resource_type)
+        if route is None:
+            counters.unknown[resource_type] = counters.unknown.get(resource_type, 0) + 1
+            if self.options.ack_unknown_types:
+                counters.unknown_acked += 1
+                policy_keys.append(ack_key)
+            return None
+        if route.stream not in self.selected:
+            counters.deselected[route.stream] = counters.deselected.get(route.stream, 0) + 1
+            if self.options.ack_deselected_streams:
+                counters.deselected_acked += 1
+                policy_keys.append(ack_key)
+            return None
+
+        key_values = []
+        for name in route.key_fields:
+            value = data.get(name)
+            if not isinstance(value, int) or isinstance(value, bool):
+                counters.unreadable += 1
+                return None
+            key_values.append(value)
+
+        event_type = sync.get("event_type")
+        if event_type not in KNOWN_EVENT_TYPES:
+            counters.unknown_event_types += 1
+            event_type = event_type if isinstance(event_type, str) else None
+        revision = _parse_revision(sync.get("revision"))
+
+        if event_type == EVENT_DELETED:
+            record: dict[str, t.Any] = dict(zip(route.key_fields, key_values, strict=True))
+            record[DELETED_AT_COLUMN] = deleted_at
+            is_delete = 1
+        else:
+            properties = route.properties
+            record = {name: value for name, value in data.items() if name in properties}
+            if len(record) != len(data):
+                dropped = counters.dropped_fields.setdefault(route.stream, set())
+                dropped.update(name for name in data if name not in properties)
+            if route.money_fields and not _convert_money(record, route.money_fields):
+                counters.unreadable += 1
+                return None
+            is_delete = 0
+        record[EVENT_TYPE_COLUMN] = event_type
+        record[REVISION_COLUMN] = revision
+
+        key_text = (
+            str(key_values[0]) if len(key_values) == 1 else KEY_JOINER.join(map(str, key_values))
+        )
+        return (
+            route.stream,
+            key_text,
+            next(self._seq),
+            revision,
+            is_delete,
+            _ENCODER.encode(record),
+            ack_key,
+        )
+
+    def records(self, stream: str) -> Iterator[dict[str, t.Any]]:
+        """Yield one stream's records; after each yield returns, its ack keys become pending.
+
+        The caller (the stream's ``get_records``) yields each record to the SDK, which
+        writes it to stdout before asking for the next one; only then do the keys join the
+        pending keys of the state.
+
+        Args:
+            stream: The stream name.
+
+        Yields:
+            The stream's records, newest revision per key, in arrival order.
+        """
+        self.drain()
+        assert self._spool is not None  # noqa: S101
+        counters = self.counters
+        decode = _DECODER.decode
+        emitted = deletes = 0
+        for body, ack_keys, is_delete in self._spool.rows(stream):
+            yield decode(body)
+            keys = ack_keys.split(ACK_KEY_JOINER)
+            if len(keys) > 1:
+                unique = list(dict.fromkeys(keys))
+                counters.superseded += len(unique) - 1
+                keys = unique
+            self.ledger.add(keys)
+            emitted += 1
+            deletes += is_delete
+        counters.records[stream] = emitted
+        counters.deletes[stream] = deletes
+        self._finished_streams.add(stream)
+        if self._finished_streams >= self.selected:
+            self.finish()
+
+    def finish(self) -> None:
+        """Log the summary once and release the spool and the HTTP connections."""
+        if self._summary_logged:
+            return
+        self._summary_logged = True
+        if self._spool is not None:
+            self._spool.close()
+        self.client.close()
+        self.log_summary()
+
+    def log_summary(self) -> None:
+        """Log what the run did."""
+        counters = self.counters
+        elapsed = self._clock() - self._started
+        for stream in sorted(counters.records):
+            if counters.records[stream]:
+                LOGGER.info(
+                    "Stream %s: %d records, %d of them deletes.",
+                    stream,
+                    counters.records[stream],
+                    counters.deletes[stream],
+                )
+        for stream, names in sorted(counters.dropped_fields.items()):
+            LOGGER.warning(
+                "Stream %s: fields not in its schema were left out: %s.",
+                stream,
+                ", ".join(sorted(names)),
+            )
+        if counters.deselected:
+            LOGGER.info(
+                "Items of deselected streams: %s; %s. Selecting such a stream later needs a "
+                "full resync (a new device UUID).",
+                ", ".join(f"{k} {v}" for k, v in sorted(counters.deselected.items())),
+                "their keys are pending ack"
+                if self.options.ack_deselected_streams
+                else "not acked, so Sell sends them again",
+            )
+        if counters.unknown:
+            LOGGER.warning(
+                "Items of unknown resource types: %s; %s.",
+                ", ".join(f"{k} {v}" for k, v in sorted(counters.unknown.items())),
+                "their keys are pending ack (ack_unknown_types)"
+                if self.options.ack_unknown_types
+                else "not acked, so a newer tap can pick them up",
+            )
+        LOGGER.info(
+            "Summary: %d items in %d pages (%d empty) in %.1f s; stopped: %s; %d records "
+            "(%d deletes); %d superseded revisions; %d unreadable items skipped; "
+            "%d unknown event types; %d failed_objects; %d incoming keys acked; %d keys "
+            "pending ack; requests: %d (%s), %d retries.",
+            counters.items,
+            counters.pages,
+            counters.empty_pages,
+            elapsed,
+            self.stop_reason or "not started",
+            sum(counters.records.values()),
+            sum(counters.deletes.values()),
+            counters.superseded,
+            counters.unreadable,
+            counters.unknown_event_types,
+            counters.failed_objects,
+            counters.incoming_acked,
+            self.ledger.pending_count,
+            self.client.counters.total,
+            ", ".join(f"{k}: {v}" for k, v in sorted(self.client.counters.by_call.items())),
+            self.client.counters.retries,
+        )

@@ -1,0 +1,262 @@
+r"""The tap's piece of the Singer state: the device UUID and the ack keys still pending.
+
+Everything lives in one pseudo-bookmark, ``state["bookmarks"]["_sell_sync"]``::
+
+    {
+      "format": 1,
+      "device_uuid": "<the device this run syncs as>",
+      "pending": [
+        {"device_uuid": "<device>", "count": 2, "ack_keys": "<base64 of zlib of 'k1\\nk2'>"}
+      ]
+    }
+
+``pending`` is a list (Meltano's state merge replaces lists wholesale but merges dicts, so a
+dict would let stale keys survive a merge). Each group holds the ack keys, newline-joined,
+zlib-compressed and base64-encoded, with their count beside them; 100,000 keys take a few
+hundred kilobytes. The reader accepts exactly this shape and rejects anything else.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import typing as t
+import uuid
+import zlib
+
+from tap_sell_sync.errors import StateError
+
+STATE_BOOKMARK = "_sell_sync"
+STATE_FORMAT = 1
+KEY_SEPARATOR = "\n"
+_ZLIB_LEVEL = 6
+_BOOKMARK_FIELDS = frozenset({"format", "device_uuid", "pending"})
+_GROUP_FIELDS = frozenset({"device_uuid", "count", "ack_keys"})
+
+
+def is_valid_ack_key(ack_key: object) -> bool:
+    """Tell whether a value can be kept as an ack key in the state.
+
+    Args:
+        ack_key: The value found in an item's ``meta.sync.ack_key``.
+
+    Returns:
+        True for a non-empty string without line breaks (the state joins keys by newline).
+    """
+    return (
+        isinstance(ack_key, str) and bool(ack_key) and "\n" not in ack_key and "\r" not in ack_key
+    )
+
+
+def is_valid_uuid(value: object) -> bool:
+    """Tell whether a value is a UUID in its canonical text form.
+
+    Args:
+        value: The value to check.
+
+    Returns:
+        True when the value is a string that parses as a UUID.
+    """
+    if not isinstance(value, str):
+        return False
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+class KeyPack:
+    """A growing, compressed list of ack keys for one device.
+
+    Keys are appended to a streaming zlib compressor, so adding a key costs a few
+    microseconds and a snapshot costs one copy of the compressor plus a base64 pass over
+    the compressed bytes, whatever the number of keys.
+    """
+
+    def __init__(self, device_uuid: str) -> None:
+        """Start an empty pack.
+
+        Args:
+            device_uuid: The device the keys were delivered to.
+        """
+        self.device_uuid = device_uuid
+        self.count = 0
+        self._compressor = zlib.compressobj(_ZLIB_LEVEL)
+        self._chunks: list[bytes] = []
+        self._snapshot: dict[str, t.Any] | None = None
+
+    def add(self, ack_key: str) -> None:
+        """Append one key.
+
+        Args:
+            ack_key: The key, already checked with `is_valid_ack_key`.
+        """
+        data = (ack_key if self.count == 0 else KEY_SEPARATOR + ack_key).encode()
+        chunk = self._compressor.compress(data)
+        if chunk:
+            self._chunks.append(chunk)
+        self.count += 1
+        self._snapshot = None
+
+    def add_all(self, ack_keys: t.Iterable[str]) -> None:
+        """Append several keys.
+
+        Args:
+            ack_keys: The keys, each already checked with `is_valid_ack_key`.
+        """
+        for ack_key in ack_keys:
+            self.add(ack_key)
+
+    def to_group(self) -> dict[str, t.Any]:
+        """Return the state group for the keys added so far (cached until the next add).
+
+        Returns:
+            ``{"device_uuid", "count", "ack_keys"}`` as written into the state.
+        """
+        if self._snapshot is None:
+            tail = self._compressor.copy().flush()
+            packed = b"".join(self._chunks) + tail
+            self._snapshot = {
+                "device_uuid": self.device_uuid,
+                "count": self.count,
+                "ack_keys": base64.b64encode(packed).decode("ascii"),
+            }
+        return self._snapshot
+
+
+def pack_keys(device_uuid: str, ack_keys: t.Iterable[str]) -> dict[str, t.Any]:
+    """Build one state group from keys.
+
+    Args:
+        device_uuid: The device the keys belong to.
+        ack_keys: The keys; sorted before packing because sorted keys compress better.
+
+    Returns:
+        The group as written into the state.
+    """
+    pack = KeyPack(device_uuid)
+    pack.add_all(sorted(ack_keys))
+    return pack.to_group()
+
+
+def unpack_keys(group: dict[str, t.Any]) -> list[str]:
+    """Read the keys of one state group.
+
+    Args:
+        group: A group as produced by `KeyPack.to_group`.
+
+    Returns:
+        The keys.
+
+    Raises:
+        StateError: When the group is not exactly what this tap writes.
+    """
+    count = group["count"]
+    try:
+        raw = zlib.decompress(base64.b64decode(group["ack_keys"], validate=True))
+        text = raw.decode("utf-8")
+    except (binascii.Error, zlib.error, UnicodeDecodeError, ValueError) as exc:
+        msg = "its ack_keys are not base64 of zlib-compressed text"
+        raise StateError(msg) from exc
+    keys = text.split(KEY_SEPARATOR) if text else []
+    if len(keys) != count:
+        msg = f"its count is {count} but it holds {len(keys)} ack keys"
+        raise StateError(msg)
+    if any(not is_valid_ack_key(key) for key in keys):
+        msg = "it holds an empty ack key"
+        raise StateError(msg)
+    return keys
+
+
+class IncomingState(t.NamedTuple):
+    """What a run found in the state it was given."""
+
+    device_uuid: str | None
+    pending: dict[str, list[str]]
+
+
+def _read_group(where: str, group: object) -> tuple[str, list[str]]:
+    """Validate and read one pending group.
+
+    Args:
+        where: The group's place in the state, for messages.
+        group: The group.
+
+    Returns:
+        The device UUID and its keys.
+
+    Raises:
+        StateError: When the group is not exactly what this tap writes.
+    """
+    if not isinstance(group, dict) or set(group) != _GROUP_FIELDS:
+        msg = f"{where} must be an object with keys {sorted(_GROUP_FIELDS)}"
+        raise StateError(msg)
+    if not is_valid_uuid(group["device_uuid"]):
+        msg = f"{where}.device_uuid must be a UUID"
+        raise StateError(msg)
+    count = group["count"]
+    if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+        msg = f"{where}.count must be a non-negative integer"
+        raise StateError(msg)
+    if not isinstance(group["ack_keys"], str):
+        msg = f"{where}.ack_keys must be a string"
+        raise StateError(msg)
+    try:
+        keys = unpack_keys(group)
+    except StateError as exc:
+        msg = f"{where} is malformed: {exc}"
+        raise StateError(msg) from exc
+    return group["device_uuid"], keys
+
+
+def read_bookmark(bookmark: object) -> IncomingState:
+    """Validate and read the tap's bookmark from an incoming state.
+
+    Args:
+        bookmark: ``state["bookmarks"]["_sell_sync"]`` or None when absent.
+
+    Returns:
+        The device UUID and the pending keys grouped by device.
+
+    Raises:
+        StateError: When the bookmark is not exactly what this tap writes.
+    """
+    if bookmark is None:
+        return IncomingState(None, {})
+    if not isinstance(bookmark, dict) or set(bookmark) != _BOOKMARK_FIELDS:
+        msg = f"bookmarks.{STATE_BOOKMARK} must be an object with keys {sorted(_BOOKMARK_FIELDS)}"
+        raise StateError(msg)
+    if bookmark["format"] != STATE_FORMAT or isinstance(bookmark["format"], bool):
+        msg = f"bookmarks.{STATE_BOOKMARK}.format must be {STATE_FORMAT}"
+        raise StateError(msg)
+    if not is_valid_uuid(bookmark["device_uuid"]):
+        msg = f"bookmarks.{STATE_BOOKMARK}.device_uuid must be a UUID"
+        raise StateError(msg)
+    groups = bookmark["pending"]
+    if not isinstance(groups, list):
+        msg = f"bookmarks.{STATE_BOOKMARK}.pending must be a list"
+        raise StateError(msg)
+
+    pending: dict[str, list[str]] = {}
+    for index, group in enumerate(groups):
+        device, keys = _read_group(f"bookmarks.{STATE_BOOKMARK}.pending[{index}]", group)
+        pending.setdefault(device, []).extend(keys)
+    return IncomingState(bookmark["device_uuid"], pending)
+
+
+def build_bookmark(device_uuid: str, groups: t.Iterable[dict[str, t.Any]]) -> dict[str, t.Any]:
+    """Assemble the bookmark the tap writes.
+
+    Args:
+        device_uuid: The device this run syncs as.
+        groups: Pending key groups; empty groups are left out.
+
+    Returns:
+        The value of ``state["bookmarks"]["_sell_sync"]``.
+    """
+    return {
+        "format": STATE_FORMAT,
+        "device_uuid": device_uuid,
+        "pending": [group for group in groups if group["count"]],
+    }

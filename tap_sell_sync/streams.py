@@ -1,0 +1,306 @@
+"""One Singer stream per Sell resource type, all fed from the tap's single queue drain.
+
+A stream owns no HTTP request: its ``get_records`` asks the tap's `SyncRun` for the
+stream's spooled records (the first stream to ask triggers the drain of the whole session).
+Every stream is LOG_BASED and selected by default.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from singer_sdk import Stream
+from singer_sdk.helpers.conform import TypeConformanceLevel
+from typing_extensions import override
+
+from tap_sell_sync import schemas
+
+if t.TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from singer_sdk.helpers.types import Context
+
+    from tap_sell_sync.tap import TapSellSync
+
+LOG_BASED = "LOG_BASED"
+
+
+class SellStream(Stream):
+    """A stream of one Sell resource type, fed from the drained queue."""
+
+    resource_type: t.ClassVar[str]
+    primary_keys: t.ClassVar[list[str]] = ["id"]
+    selected_by_default = True
+    # Records are built from JSON by the queue reader and hold only JSON types and exact
+    # decimals, limited to the schema's properties, so the SDK need not convert them.
+    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
+
+    def __init__(self, tap: TapSellSync) -> None:
+        """Create the stream.
+
+        Args:
+            tap: The tap that owns the queue drain.
+        """
+        super().__init__(tap)
+        self.forced_replication_method = LOG_BASED
+        self._sell_tap = tap
+
+    @override
+    def get_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
+        """Yield this stream's records from the drained queue.
+
+        Args:
+            context: Unused (the streams have no partitions).
+
+        Returns:
+            The records; their ack keys become pending once each is written.
+        """
+        return self._sell_tap.sync_run().records(self.name)
+
+
+class AccountStream(SellStream):
+    """Items of type ``account``."""
+
+    name = "accounts"
+    resource_type = "account"
+    schema = schemas.ACCOUNT
+
+
+class UserStream(SellStream):
+    """Items of type ``user``."""
+
+    name = "users"
+    resource_type = "user"
+    schema = schemas.USER
+
+
+class LeadStream(SellStream):
+    """Items of type ``lead``."""
+
+    name = "leads"
+    resource_type = "lead"
+    schema = schemas.LEAD
+
+
+class ContactStream(SellStream):
+    """Items of type ``contact``."""
+
+    name = "contacts"
+    resource_type = "contact"
+    schema = schemas.CONTACT
+
+
+class DealStream(SellStream):
+    """Items of type ``deal``."""
+
+    name = "deals"
+    resource_type = "deal"
+    schema = schemas.DEAL
+
+
+class AssociatedContactStream(SellStream):
+    """Items of type ``associated_contact``."""
+
+    name = "associated_contacts"
+    resource_type = "associated_contact"
+    primary_keys: t.ClassVar[list[str]] = ["deal_id", "contact_id"]
+    schema = schemas.ASSOCIATED_CONTACT
+
+
+class PipelineStream(SellStream):
+    """Items of type ``pipeline``."""
+
+    name = "pipelines"
+    resource_type = "pipeline"
+    schema = schemas.PIPELINE
+
+
+class StageStream(SellStream):
+    """Items of type ``stage``."""
+
+    name = "stages"
+    resource_type = "stage"
+    schema = schemas.STAGE
+
+
+class LossReasonStream(SellStream):
+    """Items of type ``loss_reason``."""
+
+    name = "loss_reasons"
+    resource_type = "loss_reason"
+    schema = schemas.REASON
+
+
+class LeadUnqualifiedReasonStream(SellStream):
+    """Items of type ``lead_unqualified_reason``."""
+
+    name = "lead_unqualified_reasons"
+    resource_type = "lead_unqualified_reason"
+    schema = schemas.REASON
+
+
+class DealUnqualifiedReasonStream(SellStream):
+    """Items of type ``deal_unqualified_reason``."""
+
+    name = "deal_unqualified_reasons"
+    resource_type = "deal_unqualified_reason"
+    schema = schemas.REASON
+
+
+class SourceStream(SellStream):
+    """Items of type ``source``."""
+
+    name = "sources"
+    resource_type = "source"
+    schema = schemas.SOURCE
+
+
+class LeadSourceStream(SellStream):
+    """Items of type ``lead_source``."""
+
+    name = "lead_sources"
+    resource_type = "lead_source"
+    schema = schemas.SOURCE
+
+
+class DealSourceStream(SellStream):
+    """Items of type ``deal_source``."""
+
+    name = "deal_sources"
+    resource_type = "deal_source"
+    schema = schemas.SOURCE
+
+
+class NoteStream(SellStream):
+    """Items of type ``note``."""
+
+    name = "notes"
+    resource_type = "note"
+    schema = schemas.NOTE
+
+
+class TaskStream(SellStream):
+    """Items of type ``task``."""
+
+    name = "tasks"
+    resource_type = "task"
+    schema = schemas.TASK
+
+
+class TagStream(SellStream):
+    """Items of type ``tag``."""
+
+    name = "tags"
+    resource_type = "tag"
+    schema = schemas.TAG
+
+
+class CallStream(SellStream):
+    """Items of type ``call``."""
+
+    name = "calls"
+    resource_type = "call"
+    schema = schemas.CALL
+
+
+class CallOutcomeStream(SellStream):
+    """Items of type ``call_outcome``."""
+
+    name = "call_outcomes"
+    resource_type = "call_outcome"
+    schema = schemas.CALL_OUTCOME
+
+
+class ProductStream(SellStream):
+    """Items of type ``product``."""
+
+    name = "products"
+    resource_type = "product"
+    schema = schemas.PRODUCT
+
+
+class OrderStream(SellStream):
+    """Items of type ``order``."""
+
+    name = "orders"
+    resource_type = "order"
+    schema = schemas.ORDER
+
+
+class LineItemStream(SellStream):
+    """Items of type ``line_item``."""
+
+    name = "line_items"
+    resource_type = "line_item"
+    schema = schemas.LINE_ITEM
+
+
+class TextMessageStream(SellStream):
+    """Items of type ``text_message``."""
+
+    name = "text_messages"
+    resource_type = "text_message"
+    schema = schemas.TEXT_MESSAGE
+
+
+class VisitStream(SellStream):
+    """Items of type ``visit``."""
+
+    name = "visits"
+    resource_type = "visit"
+    schema = schemas.VISIT
+
+
+class VisitOutcomeStream(SellStream):
+    """Items of type ``visit_outcome``."""
+
+    name = "visit_outcomes"
+    resource_type = "visit_outcome"
+    schema = schemas.VISIT_OUTCOME
+
+
+class CollaborationStream(SellStream):
+    """Items of type ``collaboration``."""
+
+    name = "collaborations"
+    resource_type = "collaboration"
+    schema = schemas.COLLABORATION
+
+
+class LeadConversionStream(SellStream):
+    """Items of type ``lead_conversion``."""
+
+    name = "lead_conversions"
+    resource_type = "lead_conversion"
+    schema = schemas.LEAD_CONVERSION
+
+
+STREAM_TYPES: tuple[type[SellStream], ...] = (
+    AccountStream,
+    UserStream,
+    LeadStream,
+    ContactStream,
+    DealStream,
+    AssociatedContactStream,
+    PipelineStream,
+    StageStream,
+    LossReasonStream,
+    LeadUnqualifiedReasonStream,
+    DealUnqualifiedReasonStream,
+    SourceStream,
+    LeadSourceStream,
+    DealSourceStream,
+    NoteStream,
+    TaskStream,
+    TagStream,
+    CallStream,
+    CallOutcomeStream,
+    ProductStream,
+    OrderStream,
+    LineItemStream,
+    TextMessageStream,
+    VisitStream,
+    VisitOutcomeStream,
+    CollaborationStream,
+    LeadConversionStream,
+)

@@ -1,0 +1,519 @@
+"""The tap-sell-sync Tap: settings and their validation, capabilities, streams, state wiring.
+
+It builds one `SyncRun` per run, lazily, when the first selected stream asks for records;
+building the tap (``--discover``, ``--about``) sends nothing to Sell.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import io
+import ipaddress
+import json
+import sys
+import typing as t
+import urllib.parse
+import uuid
+
+from singer_sdk import Tap
+from singer_sdk import typing as th
+from singer_sdk.contrib.msgspec import MsgSpecWriter
+from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.helpers._state import StateWriter
+from singer_sdk.helpers.capabilities import (
+    CapabilitiesEnum,
+    PluginCapabilities,
+    TapCapabilities,
+)
+from typing_extensions import override
+
+from tap_sell_sync.client import SellClient
+from tap_sell_sync.errors import SettingsError, StateError, TapSellSyncError
+from tap_sell_sync.queue import AckLedger, Route, RunOptions, SyncRun
+from tap_sell_sync.schemas import MONEY_FIELDS
+from tap_sell_sync.state import STATE_BOOKMARK, IncomingState, is_valid_uuid, read_bookmark
+from tap_sell_sync.streams import STREAM_TYPES, SellStream
+
+if t.TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from singer_sdk.helpers import types
+    from singer_sdk.io_base import GenericSingerWriter
+    from singer_sdk.plugin_base import _ConfigInput
+
+PACKAGE = "tap-sell-sync"
+try:
+    VERSION = importlib.metadata.version(PACKAGE)
+except importlib.metadata.PackageNotFoundError:  # pragma: no cover - source checkout
+    VERSION = "0.0.0"
+
+DEFAULT_API_URL = "https://api.getbase.com"
+DEFAULT_USER_AGENT = f"{PACKAGE}/{VERSION}"
+DEFAULT_REQUEST_TIMEOUT = 60.0
+MAX_REQUEST_TIMEOUT = 3600.0
+DEFAULT_MAX_REQUESTS_PER_SECOND = 8.0
+SELL_REQUESTS_PER_SECOND = 10.0
+DEFAULT_MAX_ITEMS_PER_RUN = 100_000
+# Official clients ack one page (about 100 keys) per call; no maximum is documented. 1,000
+# keys (about 20 kB of JSON) cut the ack calls tenfold and stay far from any body limit.
+DEFAULT_ACK_BATCH_SIZE = 1000
+MAX_ACK_BATCH_SIZE = 10_000
+LOOPBACK_NAMES = frozenset({"localhost"})
+REDACTED = "<redacted>"
+
+CONFIG_SCHEMA = th.PropertiesList(
+    th.Property(
+        "access_token",
+        th.StringType,
+        required=True,
+        secret=True,
+        title="Access token",
+        description="Sell OAuth or personal access token with the 'sync' scope.",
+    ),
+    th.Property(
+        "device_uuid",
+        th.StringType,
+        title="Device UUID",
+        description=(
+            "The device Sell tracks acknowledgements for. Default: the one in the state, "
+            "else a new one (a new device means a full resync)."
+        ),
+    ),
+    th.Property(
+        "api_url",
+        th.StringType,
+        default=DEFAULT_API_URL,
+        title="API URL",
+        description="Base URL of the Sell API; plain http only for loopback addresses.",
+    ),
+    th.Property(
+        "user_agent",
+        th.StringType,
+        title="User agent",
+        description=f"User-Agent header. Default: {PACKAGE}/<version>.",
+    ),
+    th.Property(
+        "request_timeout",
+        th.NumberType,
+        default=DEFAULT_REQUEST_TIMEOUT,
+        title="Request timeout",
+        description="Seconds to wait for a connection and for each read.",
+    ),
+    th.Property(
+        "max_requests_per_second",
+        th.NumberType,
+        default=DEFAULT_MAX_REQUESTS_PER_SECOND,
+        title="Max requests per second",
+        description=(
+            "Client-side request rate, above 0 and at most 10 (Sell allows about 10 a second "
+            "per token, shared by every integration using it)."
+        ),
+    ),
+    th.Property(
+        "max_items_per_run",
+        th.IntegerType,
+        default=DEFAULT_MAX_ITEMS_PER_RUN,
+        title="Max items per run",
+        description=(
+            "Stop draining after this many items (0 or null: no bound). Keeps the state "
+            "small; the next run continues."
+        ),
+    ),
+    th.Property(
+        "max_seconds_per_run",
+        th.NumberType,
+        title="Max seconds per run",
+        description="Stop draining after this many seconds (null: no bound).",
+    ),
+    th.Property(
+        "ack_batch_size",
+        th.IntegerType,
+        default=DEFAULT_ACK_BATCH_SIZE,
+        title="Ack batch size",
+        description=f"Ack keys per ack call, 1 to {MAX_ACK_BATCH_SIZE}.",
+    ),
+    th.Property(
+        "ack_unknown_types",
+        th.BooleanType,
+        default=False,
+        title="Ack unknown types",
+        description=(
+            "Ack items of resource types this tap does not know (default: leave them "
+            "un-acked so that no data is lost)."
+        ),
+    ),
+    th.Property(
+        "ack_deselected_streams",
+        th.BooleanType,
+        default=True,
+        title="Ack deselected streams",
+        description=(
+            "Ack items of streams the catalog deselects. Selecting such a stream later "
+            "needs a full resync (a new device UUID)."
+        ),
+    ),
+).to_dict()
+
+
+def _positive_number(config: t.Mapping[str, t.Any], name: str, upper: float | None = None) -> None:
+    value = config.get(name)
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        msg = f"{name} must be a number above 0, got {value!r}"
+        raise SettingsError(msg)
+    if upper is not None and value > upper:
+        msg = f"{name} must be at most {upper:g}, got {value!r}"
+        raise SettingsError(msg)
+
+
+def _check_api_url(value: object) -> None:
+    if not isinstance(value, str) or not value:
+        msg = "api_url must be a URL such as https://api.getbase.com"
+        raise SettingsError(msg)
+    try:
+        parsed = urllib.parse.urlsplit(value)
+        host = parsed.hostname
+        _ = parsed.port
+    except ValueError as exc:
+        msg = f"api_url is not a valid URL: {exc}"
+        raise SettingsError(msg) from exc
+    if parsed.scheme not in {"http", "https"} or not host:
+        msg = "api_url must be an http(s) URL with a host, such as https://api.getbase.com"
+        raise SettingsError(msg)
+    if parsed.username or parsed.password or parsed.query or parsed.fragment:
+        msg = "api_url must not hold credentials, a query or a fragment"
+        raise SettingsError(msg)
+    if parsed.scheme == "http" and not _is_loopback(host):
+        msg = "api_url must use https (plain http is allowed only for loopback addresses)"
+        raise SettingsError(msg)
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def validate_settings(config: t.Mapping[str, t.Any]) -> None:
+    """Check the settings beyond what the JSON schema says.
+
+    Args:
+        config: The tap's configuration.
+
+    Raises:
+        SettingsError: For the first mistake found.
+    """
+    token = config.get("access_token")
+    if not isinstance(token, str) or not token.strip():
+        msg = "access_token is required: a Sell access token with the 'sync' scope"
+        raise SettingsError(msg)
+    if any(char.isspace() or not char.isprintable() for char in token):
+        msg = "access_token must not contain spaces or control characters"
+        raise SettingsError(msg)
+    device = config.get("device_uuid")
+    if device is not None and not is_valid_uuid(device):
+        msg = "device_uuid must be a UUID such as 0f8fad5b-d9cb-469f-a165-70867728950e"
+        raise SettingsError(msg)
+    _check_api_url(config.get("api_url", DEFAULT_API_URL))
+    agent = config.get("user_agent")
+    if agent is not None and (
+        not isinstance(agent, str) or not agent.strip() or not agent.isprintable()
+    ):
+        msg = "user_agent must be a non-empty line of printable text"
+        raise SettingsError(msg)
+    _positive_number(config, "request_timeout", MAX_REQUEST_TIMEOUT)
+    _positive_number(config, "max_requests_per_second", SELL_REQUESTS_PER_SECOND)
+    _positive_number(config, "max_seconds_per_run")
+    items = config.get("max_items_per_run")
+    if items is not None and (isinstance(items, bool) or not isinstance(items, int) or items < 0):
+        msg = f"max_items_per_run must be 0 (no bound) or a positive integer, got {items!r}"
+        raise SettingsError(msg)
+    batch = config.get("ack_batch_size")
+    if batch is not None and (
+        isinstance(batch, bool)
+        or not isinstance(batch, int)
+        or not 1 <= batch <= MAX_ACK_BATCH_SIZE
+    ):
+        msg = f"ack_batch_size must be an integer from 1 to {MAX_ACK_BATCH_SIZE}, got {batch!r}"
+        raise SettingsError(msg)
+    for name in ("ack_unknown_types", "ack_deselected_streams"):
+        if name in config and not isinstance(config[name], bool):
+            msg = f"{name} must be true or false, got {config[name]!r}"
+            raise SettingsError(msg)
+
+
+def redact(message: str, secret: object) -> str:
+    """Remove a secret from a message.
+
+    Args:
+        message: The text to show.
+        secret: The value that must not appear.
+
+    Returns:
+        The message with every occurrence of the secret replaced.
+    """
+    for form in {str(secret), repr(secret)} if secret not in (None, "") else ():
+        message = message.replace(form, REDACTED)
+    return message
+
+
+class _PendingKeysStateWriter(StateWriter):
+    """Puts the current device UUID and pending ack keys into the state before each write."""
+
+    def __init__(
+        self, message_writer: GenericSingerWriter[t.Any, t.Any], refresh: Callable[[], None]
+    ) -> None:
+        super().__init__(message_writer)
+        self._refresh = refresh
+
+    @override
+    def write_state(self, state: types.TapState) -> None:
+        self._refresh()
+        super().write_state(state)
+
+
+class TapSellSync(Tap):
+    """Singer tap for Zendesk Sell through the Sync API, acking only what the target stored."""
+
+    name = PACKAGE
+    config_jsonschema = CONFIG_SCHEMA
+    message_writer_class = MsgSpecWriter
+    capabilities: t.ClassVar[list[CapabilitiesEnum]] = [
+        TapCapabilities.CATALOG,
+        TapCapabilities.DISCOVER,
+        TapCapabilities.STATE,
+        PluginCapabilities.ABOUT,
+        PluginCapabilities.STREAM_MAPS,
+        PluginCapabilities.FLATTENING,
+        PluginCapabilities.STRUCTURED_LOGGING,
+        TapCapabilities.LOG_BASED,
+    ]
+
+    def __init__(self, **kwargs: t.Any) -> None:  # noqa: ANN401
+        """Build the tap; validates settings and state, sends nothing.
+
+        Args:
+            kwargs: Passed to `singer_sdk.Tap`.
+        """
+        self._incoming = IncomingState(None, {})
+        self._sync_run: SyncRun | None = None
+        super().__init__(**kwargs)
+        if kwargs.get("validate_config", True):
+            validate_settings(self.config)
+
+        configured = self.config.get("device_uuid")
+        if configured:
+            self.device_uuid = str(configured)
+            self._device_reason = "from the device_uuid setting"
+        elif self._incoming.device_uuid:
+            self.device_uuid = self._incoming.device_uuid
+            self._device_reason = "from the state"
+        else:
+            self.device_uuid = str(uuid.uuid4())
+            self._device_reason = (
+                "new: neither the settings nor the state name one, so Sell sends every "
+                "object (a full resync)"
+            )
+        self.ledger = AckLedger(self.device_uuid, self._incoming.pending)
+        self._state_writer = _PendingKeysStateWriter(self.message_writer, self._refresh_bookmark)
+
+    @override
+    def discover_streams(self) -> list[SellStream]:
+        """Return one stream per Sell resource type.
+
+        Returns:
+            The streams.
+        """
+        return [stream_type(self) for stream_type in STREAM_TYPES]
+
+    @override
+    def load_state(self, state: dict[str, t.Any]) -> None:
+        """Load the state and capture the device UUID and the ack keys pending in it.
+
+        Args:
+            state: The incoming state.
+
+        Raises:
+            StateError: When the state is not what this tap writes.
+        """
+        if not isinstance(t.cast("object", state), dict):
+            msg = "the state must be a JSON object"
+            raise StateError(msg)
+        bookmarks = state.get("bookmarks", {})
+        if not isinstance(bookmarks, dict) or not all(
+            isinstance(value, dict) for value in bookmarks.values()
+        ):
+            msg = "the state's bookmarks must be an object of objects"
+            raise StateError(msg)
+        super().load_state(state)
+        self._incoming = read_bookmark(bookmarks.get(STATE_BOOKMARK))
+
+    def _refresh_bookmark(self) -> None:
+        ledger = getattr(self, "ledger", None)
+        if ledger is not None:
+            self.state.setdefault("bookmarks", {})[STATE_BOOKMARK] = ledger.bookmark()
+
+    def _routes(self) -> dict[str, Route]:
+        routes = {}
+        for stream in self.streams.values():
+            if isinstance(stream, SellStream):
+                routes[stream.resource_type] = Route(
+                    resource_type=stream.resource_type,
+                    stream=stream.name,
+                    key_fields=tuple(stream.primary_keys or ()),
+                    properties=frozenset(stream.schema["properties"]),
+                    money_fields=MONEY_FIELDS.get(stream.resource_type, ()),
+                )
+        return routes
+
+    def build_client(self) -> SellClient:
+        """Create the HTTP client from the settings.
+
+        Returns:
+            The client.
+        """
+        config = self.config
+        return SellClient(
+            api_url=config.get("api_url") or DEFAULT_API_URL,
+            access_token=config["access_token"],
+            user_agent=config.get("user_agent") or DEFAULT_USER_AGENT,
+            timeout=float(config.get("request_timeout") or DEFAULT_REQUEST_TIMEOUT),
+            max_requests_per_second=float(
+                config.get("max_requests_per_second") or DEFAULT_MAX_REQUESTS_PER_SECOND,
+            ),
+        )
+
+    def sync_run(self) -> SyncRun:
+        """Return this run's queue drain, creating it on first use.
+
+        Returns:
+            The run.
+        """
+        if self._sync_run is None:
+            config = self.config
+            selected = [name for name, stream in self.streams.items() if stream.selected]
+            options = RunOptions(
+                ack_batch_size=config.get("ack_batch_size") or DEFAULT_ACK_BATCH_SIZE,
+                max_items=config.get("max_items_per_run", DEFAULT_MAX_ITEMS_PER_RUN) or None,
+                max_seconds=config.get("max_seconds_per_run") or None,
+                ack_unknown_types=bool(config.get("ack_unknown_types", False)),
+                ack_deselected_streams=bool(config.get("ack_deselected_streams", True)),
+            )
+            self.logger.info("Syncing as device %s (%s).", self.device_uuid, self._device_reason)
+            for device in self._incoming.pending:
+                if device != self.device_uuid:
+                    self.logger.info(
+                        "Keys pending for device %s are acked with that device.",
+                        device,
+                    )
+            deselected = sorted(set(self.streams) - set(selected))
+            if deselected:
+                self.logger.info(
+                    "Deselected streams: %s. Their items are %s; selecting one later needs a "
+                    "full resync (a new device UUID).",
+                    ", ".join(deselected),
+                    "acked without being emitted"
+                    if options.ack_deselected_streams
+                    else "left un-acked, so Sell sends them again every run",
+                )
+            self._sync_run = SyncRun(
+                client=self.build_client(),
+                ledger=self.ledger,
+                routes=self._routes(),
+                selected_streams=selected,
+                options=options,
+                write_state=lambda: self.state_writer.write_state(self.state),
+            )
+        return self._sync_run
+
+    @classmethod
+    @override
+    def invoke(  # type: ignore[override]
+        cls,
+        *,
+        about: bool = False,
+        about_format: str | None = None,
+        config: _ConfigInput | None = None,
+        state: t.IO[str] | None = None,
+        catalog: t.IO[str] | None = None,
+    ) -> None:
+        """Run the tap; a user's mistake or a Sell refusal ends with one line and exit 1.
+
+        Args:
+            about: Display package metadata and settings.
+            about_format: Output style for ``--about``.
+            config: Configuration input.
+            state: The state file.
+            catalog: The catalog file.
+        """
+        token: object = None
+        try:
+            if config is not None:
+                token = _find_token(config)
+            if state is not None:
+                state = io.StringIO(_read_state_text(state))
+            super().invoke(
+                about=about,
+                about_format=about_format,
+                config=config,
+                state=state,
+                catalog=catalog,
+            )
+        except ConfigValidationError as exc:
+            message = "invalid settings: " + "; ".join(exc.errors or [str(exc)])
+            cls.logger.error("%s", redact(message, token))  # noqa: TRY400
+            sys.exit(1)
+        except TapSellSyncError as exc:
+            cls.logger.error("%s", redact(str(exc), token))  # noqa: TRY400
+            sys.exit(1)
+
+
+def _find_token(config: _ConfigInput) -> object:
+    """Find the access token in the config files, to keep it out of error messages.
+
+    Args:
+        config: The CLI's configuration input.
+
+    Returns:
+        The token as found, or None.
+    """
+    for path in config.config:
+        try:
+            with open(path, encoding="utf-8") as handle:  # noqa: PTH123
+                content = json.load(handle)
+        except (OSError, ValueError):
+            continue
+        if isinstance(content, dict) and "access_token" in content:
+            return content["access_token"]
+    return None
+
+
+def _read_state_text(state: t.IO[str]) -> str:
+    """Read the state file and check that it is a JSON object.
+
+    Args:
+        state: The state file.
+
+    Returns:
+        The file's text.
+
+    Raises:
+        StateError: When it is empty or not a JSON object.
+    """
+    text = state.read()
+    if not text.strip():
+        msg = "the state file is empty; pass a state written by this tap, or no state"
+        raise StateError(msg)
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        msg = f"the state file is not JSON ({exc})"
+        raise StateError(msg) from exc
+    if not isinstance(value, dict):
+        msg = "the state file must hold a JSON object"
+        raise StateError(msg)
+    return text
