@@ -9,6 +9,8 @@
 
 PG_SYSTEM_USER=${PG_SYSTEM_USER:-sell-sync-pg}
 PG_START_ATTEMPTS=3
+# Not UTC on purpose: the tests show that timestamps still land as the UTC instants Sell sent.
+PG_SERVER_TIMEZONE=${PG_SERVER_TIMEZONE:-Asia/Kolkata}
 
 find_postgres_bindir() {
     local dir
@@ -87,7 +89,7 @@ start_postgres() {
     for attempt in $(seq "$PG_START_ATTEMPTS"); do
         port=$(free_port)
         if as_pg_user "$PG_BIN_DIR/pg_ctl" -D "$PG_TMP_DIR/data" -l "$PG_TMP_DIR/server.log" -w -t 60 \
-            -o "-c listen_addresses=127.0.0.1 -p $port -k $PG_TMP_DIR -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+            -o "-c listen_addresses=127.0.0.1 -p $port -k $PG_TMP_DIR -c timezone=$PG_SERVER_TIMEZONE -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
             start >/dev/null; then
             export E2E_PG_HOST=127.0.0.1 E2E_PG_PORT=$port E2E_PG_USER=postgres
             export E2E_PG_PASSWORD E2E_PG_DATABASE=postgres
