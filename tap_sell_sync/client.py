@@ -244,8 +244,6 @@ class SellClient:
                 "User-Agent": user_agent,
             },
         )
-        # Never follow redirects: the token must not travel to another address.
-        self._session.max_redirects = 0
         self._retrying = backoff.on_exception(
             _retry_wait,
             RetriableError,
@@ -318,6 +316,7 @@ class SellClient:
                 data=body,
                 headers=headers,
                 timeout=self._timeout,
+                # Never follow redirects: the token must not travel to another address.
                 allow_redirects=False,
             )
         except requests.Timeout as exc:

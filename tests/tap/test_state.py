@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+import zlib
+
+import pytest
+
+from tap_sell_sync.errors import StateError
+from tap_sell_sync.queue import AckLedger
+from tap_sell_sync.state import KeyPack, build_bookmark, pack_keys, read_bookmark, unpack_keys
+
+DEVICE = "0f8fad5b-d9cb-469f-a165-70867728950e"
+OTHER = "6ba7b810-9dad-11d1-80b4-00c04fd430c8"
+
+
+def test_bookmark_round_trip_keeps_every_key_grouped_by_device():
+    keys = [f"Deal-{i}-{i % 7}" for i in range(500)]
+    bookmark = build_bookmark(DEVICE, [pack_keys(DEVICE, keys), pack_keys(OTHER, ["Lead-1-1"])])
+    read = read_bookmark(json.loads(json.dumps(bookmark)))
+    assert read.device_uuid == DEVICE
+    assert sorted(read.pending[DEVICE]) == sorted(keys)
+    assert read.pending[OTHER] == ["Lead-1-1"]
+
+
+def test_incremental_pack_equals_its_keys_at_every_snapshot():
+    pack = KeyPack(DEVICE)
+    added = []
+    for i in range(2000):
+        pack.add(f"Contact-{i}-1")
+        added.append(f"Contact-{i}-1")
+        if i % 500 == 0:
+            assert unpack_keys(pack.to_group()) == added
+    assert unpack_keys(pack.to_group()) == added
+    assert pack.to_group()["count"] == 2000
+
+
+def test_state_for_100000_pending_keys_fits_in_one_megabyte():
+    ledger = AckLedger(DEVICE, {})
+    rng_keys = (
+        f"{kind}-{1_000_000 + i * 37}-{1 + i % 9}"
+        for i, kind in zip(
+            range(100_000), ["Deal", "Lead", "Contact", "Note", "Task"] * 20_000, strict=True
+        )
+    )
+    ledger.add(rng_keys)
+    state = {"bookmarks": {"_sell_sync": ledger.bookmark()}}
+    size = len(json.dumps(state, separators=(",", ":")))
+    assert size <= 1_000_000, size
+    assert ledger.pending_count == 100_000
+
+
+def test_uuid_shaped_keys_also_round_trip():
+    keys = [str(uuid.UUID(int=i * 7919)) for i in range(1000)]
+    assert read_bookmark(build_bookmark(DEVICE, [pack_keys(DEVICE, keys)])).pending[DEVICE] == (
+        sorted(keys)
+    )
+
+
+def test_missing_bookmark_means_no_device_and_nothing_pending():
+    read = read_bookmark(None)
+    assert read.device_uuid is None
+    assert read.pending == {}
+
+
+def _good() -> dict:
+    return build_bookmark(DEVICE, [pack_keys(DEVICE, ["a", "b"])])
+
+
+def _with(**changes) -> dict:
+    bookmark = _good()
+    bookmark.update(changes)
+    return bookmark
+
+
+def _group_with(**changes) -> dict:
+    bookmark = _good()
+    bookmark["pending"][0] = {**bookmark["pending"][0], **changes}
+    return bookmark
+
+
+def _b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode()
+
+
+MALFORMED = {
+    "not an object": [1, 2],
+    "a dict of keys": {"ack_keys": {"a": 1}},
+    "extra field": _with(extra=1),
+    "wrong format": _with(format=2),
+    "format as bool": _with(format=True),
+    "device not a uuid": _with(device_uuid="not-a-uuid"),
+    "device a number": _with(device_uuid=5),
+    "pending a dict": _with(pending={DEVICE: "x"}),
+    "group not an object": _with(pending=["x"]),
+    "group device not a uuid": _group_with(device_uuid="nope"),
+    "count negative": _group_with(count=-1),
+    "count a string": _group_with(count="2"),
+    "count wrong": _group_with(count=3),
+    "keys a list": _group_with(ack_keys=["a", "b"]),
+    "keys not base64": _group_with(ack_keys="%%%"),
+    "keys not zlib": _group_with(ack_keys=_b64(b"plain text")),
+    "empty key inside": _group_with(ack_keys=_b64(zlib.compress(b"a\n\nb")), count=3),
+    "group missing count": {**_good(), "pending": [{"device_uuid": DEVICE, "ack_keys": ""}]},
+}
+
+
+@pytest.mark.parametrize("name", sorted(MALFORMED))
+def test_malformed_bookmarks_are_rejected_with_a_one_line_message(name):
+    with pytest.raises(StateError) as caught:
+        read_bookmark(MALFORMED[name])
+    assert "\n" not in str(caught.value)
+    assert "_sell_sync" in str(caught.value)
