@@ -1,0 +1,281 @@
+# Copyright 2026 The tap-sell-sync authors. Licensed under the Apache License, Version 2.0.
+"""The HTTP side of the emulator: keep-alive server threads and the wire form of replies.
+
+It also owns dropped connections and the loopback-only guard of the control interface.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http
+import ipaddress
+import json
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any, Final
+
+from typing_extensions import override
+
+from sell_sync_emulator.control import PREFIX, ControlError, handle_control
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from sell_sync_emulator.model import Emulator, Reply
+
+DEFAULT_HOST: Final = "127.0.0.1"
+_POLL_SECONDS: Final = 0.05
+_MAX_BODY_BYTES: Final = 32 * 1024 * 1024
+
+
+def _is_loopback(address: str) -> bool:
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped.is_loopback
+    return ip.is_loopback
+
+
+class EmulatorHTTPServer(ThreadingHTTPServer):
+    """A threading HTTP server bound to one emulator; it can cut its open connections on close."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], emulator: Emulator) -> None:
+        """Bind and listen.
+
+        Args:
+            address: (host, port); port 0 picks a free port.
+            emulator: The emulator to serve.
+        """
+        if ":" in address[0]:
+            self.address_family = socket.AF_INET6
+        self.emulator = emulator
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+        super().__init__(address, _Handler)
+
+    def track(self, connection: socket.socket, *, add: bool) -> None:
+        """Remember or forget an open client connection.
+
+        Args:
+            connection: The socket.
+            add: True when it opens, False when it closes.
+        """
+        with self._connections_lock:
+            if add:
+                self._connections.add(connection)
+            else:
+                self._connections.discard(connection)
+
+    def close_connections(self) -> None:
+        """Shut down every open client connection (used when the server stops)."""
+        with self._connections_lock:
+            connections = list(self._connections)
+        for connection in connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: EmulatorHTTPServer
+    server_version = "sell-sync-emulator"
+
+    @override
+    def setup(self) -> None:
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.server.track(self.connection, add=True)
+
+    @override
+    def finish(self) -> None:
+        self.server.track(self.connection, add=False)
+        with contextlib.suppress(OSError):
+            super().finish()
+
+    @override
+    def log_message(self, format: str, *args: Any) -> None:
+        # Requests are counted by the emulator; a line per request would only slow it down.
+        return
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    def do_POST(self) -> None:
+        self._serve()
+
+    def do_PUT(self) -> None:
+        self._serve()
+
+    def do_DELETE(self) -> None:
+        self._serve()
+
+    def do_PATCH(self) -> None:
+        self._serve()
+
+    def _read_body(self) -> bytes | None:
+        raw_length = self.headers.get("Content-Length")
+        try:
+            length = int(raw_length) if raw_length else 0
+        except ValueError:
+            return None
+        if length < 0 or length > _MAX_BODY_BYTES:
+            return None
+        return self.rfile.read(length) if length else b""
+
+    def _serve(self) -> None:
+        body = self._read_body()
+        if body is None:
+            self._write_plain(400, {"error": "invalid Content-Length"})
+            self.close_connection = True
+            return
+        if self.path.startswith(PREFIX + "/") or self.path == PREFIX:
+            self._serve_control(body)
+            return
+        host = self.headers.get("Host") or f"{DEFAULT_HOST}:{self.server.server_address[1]}"
+        headers = {name.lower(): value for name, value in self.headers.items()}
+        reply = self.server.emulator.handle(
+            self.command, self.path, headers, body, f"http://{host}"
+        )
+        self._write_reply(reply)
+
+    def _serve_control(self, body: bytes) -> None:
+        if not _is_loopback(self.client_address[0]):
+            self._write_plain(403, {"error": "the control interface answers loopback peers only"})
+            return
+        try:
+            answer = handle_control(self.server.emulator, self.command, self.path, body)
+        except ControlError as error:
+            self._write_plain(error.status, {"error": str(error)})
+            return
+        self._write_plain(200, answer)
+
+    def _write_plain(self, status: int, document: object) -> None:
+        body = json.dumps(document, ensure_ascii=False).encode()
+        self._write(status, body, "application/json; charset=utf-8", [])
+
+    def _write_reply(self, reply: Reply) -> None:
+        if reply.delay_seconds:
+            time.sleep(reply.delay_seconds)
+        headers = [("X-Request-Id", reply.request_id), ("Content-Language", "en"), *reply.headers]
+        if reply.drop == "before_body":
+            self._cut()
+            return
+        if reply.drop == "mid_body":
+            head = self._head(reply.status, len(reply.body), reply.content_type, headers)
+            self.wfile.write(head + reply.body[: len(reply.body) // 2])
+            self._cut()
+            return
+        self._write(reply.status, reply.body, reply.content_type, headers)
+
+    def _head(
+        self, status: int, length: int, content_type: str | None, headers: list[tuple[str, str]]
+    ) -> bytes:
+        lines = [
+            f"HTTP/1.1 {status} {http.HTTPStatus(status).phrase}",
+            f"Date: {self.date_time_string()}",
+        ]
+        lines.extend(f"{name}: {value}" for name, value in headers)
+        if status not in {http.HTTPStatus.NO_CONTENT, http.HTTPStatus.NOT_MODIFIED}:
+            lines.append(f"Content-Length: {length}")
+            if content_type:
+                lines.append(f"Content-Type: {content_type}")
+        if self.close_connection:
+            lines.append("Connection: close")
+        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+    def _write(
+        self, status: int, body: bytes, content_type: str | None, headers: list[tuple[str, str]]
+    ) -> None:
+        # One write for head and body: no small second segment for Nagle to hold back.
+        self.wfile.write(self._head(status, len(body), content_type, headers) + body)
+
+    def _cut(self) -> None:
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.wfile.flush()
+            self.connection.shutdown(socket.SHUT_RDWR)
+
+
+@dataclass
+class RunningServer:
+    """A server running in background threads.
+
+    Attributes:
+        url: Base URL of the server, e.g. ``http://127.0.0.1:54321``.
+        host: The bound host.
+        port: The bound port.
+        emulator: The emulator it serves.
+    """
+
+    url: str
+    host: str
+    port: int
+    emulator: Emulator
+    _server: EmulatorHTTPServer
+    _thread: threading.Thread
+
+    def stop(self) -> None:
+        """Stop serving, cut open connections and release the port."""
+        self._server.shutdown()
+        self._server.close_connections()
+        self._server.server_close()
+        self._thread.join()
+
+
+def start_server(emulator: Emulator, host: str = DEFAULT_HOST, port: int = 0) -> RunningServer:
+    """Start serving an emulator in background threads.
+
+    Args:
+        emulator: The emulator.
+        host: Address to bind (loopback by default).
+        port: Port to bind; 0 picks a free one.
+
+    Returns:
+        The running server; call `stop` when done.
+    """
+    server = EmulatorHTTPServer((host, port), emulator)
+    bound_host = str(server.server_address[0])
+    bound_port = int(server.server_address[1])
+    thread = threading.Thread(
+        target=server.serve_forever,
+        kwargs={"poll_interval": _POLL_SECONDS},
+        name=f"sell-sync-emulator:{bound_port}",
+        daemon=True,
+    )
+    thread.start()
+    shown_host = f"[{bound_host}]" if ":" in bound_host else bound_host
+    return RunningServer(
+        f"http://{shown_host}:{bound_port}",
+        bound_host,
+        bound_port,
+        emulator,
+        server,
+        thread,
+    )
+
+
+@contextlib.contextmanager
+def serve(emulator: Emulator, host: str = DEFAULT_HOST, port: int = 0) -> Iterator[RunningServer]:
+    """Serve an emulator in background threads for the duration of a `with` block.
+
+    Args:
+        emulator: The emulator.
+        host: Address to bind (loopback by default).
+        port: Port to bind; 0 picks a free one.
+
+    Yields:
+        The running server, with its `url`.
+    """
+    running = start_server(emulator, host, port)
+    try:
+        yield running
+    finally:
+        running.stop()
