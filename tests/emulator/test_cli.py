@@ -1,0 +1,52 @@
+# Copyright 2026 The tap-sell-sync authors. Licensed under the Apache License, Version 2.0.
+"""The sell-sync-emulator command."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import requests
+
+COMMAND = str(Path(sys.executable).with_name("sell-sync-emulator"))
+TOKEN = "cli-token-" + "c" * 54
+
+
+def test_command_prints_its_url_first_and_serves_the_protocol():
+    process = subprocess.Popen(
+        [COMMAND, "--port", "0", "--objects", "40", "--seed", "3", "--page-size", "25",
+         "--token", TOKEN, "--rate-limit", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().strip()
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+", url)
+        headers = {
+            "Authorization": f"Bearer {TOKEN}",
+            "User-Agent": "cli-test",
+            "X-Basecrm-Device-UUID": "cli-device",
+        }
+        started = requests.post(f"{url}/v2/sync/start", headers=headers, timeout=10)
+        assert started.status_code == 201
+        assert started.json()["data"]["queues"][0]["data"]["pages"] == 2
+    finally:
+        process.terminate()
+        stdout, stderr = process.communicate(timeout=10)
+    assert process.returncode == 0
+    assert TOKEN not in stdout + stderr
+
+
+def test_command_rejects_bad_options_with_one_line():
+    result = subprocess.run(
+        [COMMAND, "--page-size", "0"], capture_output=True, text=True, timeout=30, check=False
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == (
+        "sell-sync-emulator: error: page_size must be at least 1, got 0"
+    )
+    assert "Traceback" not in result.stderr

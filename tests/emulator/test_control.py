@@ -1,0 +1,102 @@
+# Copyright 2026 The tap-sell-sync authors. Licensed under the Apache License, Version 2.0.
+"""The HTTP control interface under /_emulator/."""
+
+from __future__ import annotations
+
+import requests
+
+from sell_sync_emulator.server import _is_loopback
+
+
+def test_control_mutate_objects_and_logs(make_server):
+    emulator, client = make_server()
+    control = f"{client.url}/_emulator"
+    changed = requests.post(
+        f"{control}/mutate", json={"creates": 4, "updates": 3, "deletes": 2, "seed": 8}, timeout=5
+    ).json()
+    assert len(changed["created"]) == 4
+    assert len(changed["updated"]) >= 3
+    assert len(changed["deleted"]) >= 2
+    objects = requests.get(f"{control}/objects", timeout=5).json()
+    live = emulator.current_objects()
+    assert {t: len(v) for t, v in objects["objects"].items()} == {
+        t: len(v) for t, v in live.items()
+    }
+    assert sum(len(v) for v in objects["deleted"].values()) == len(changed["deleted"])
+
+    items = client.drain()
+    acks = requests.get(f"{control}/acks", timeout=5).json()["acks"]
+    assert len(acks) == len(items)
+    assert acks[0]["device_uuid"] == client.device
+    assert {"time", "ack_key", "known", "resource_type", "key", "revision"} <= set(acks[0])
+    deliveries = requests.get(f"{control}/deliveries", timeout=5).json()["deliveries"]
+    assert [d["ack_key"] for d in deliveries] == [i["meta"]["sync"]["ack_key"] for i in items]
+    counters = requests.get(f"{control}/counters", timeout=5).json()
+    assert counters["requests"]["start"] == {"201": 1}
+
+
+def test_control_puts_and_deletes_one_given_object(make_server):
+    emulator, client = make_server()
+    control = f"{client.url}/_emulator"
+    client.drain()
+    deal = {"id": 2**33, "name": "Große Lieferung", "value": "1000.50", "currency": "EUR"}
+    answer = requests.post(f"{control}/objects", json={"type": "deal", "data": deal}, timeout=5)
+    assert answer.json() == {"revision": 1}
+    (item,) = client.drain()
+    assert item["data"] == deal
+    contact_id = next(iter(emulator.current_objects()["contact"]))
+    pair = [2**33, contact_id]
+    requests.post(
+        f"{control}/objects",
+        json={"type": "associated_contact", "data": {"deal_id": pair[0], "contact_id": pair[1]}},
+        timeout=5,
+    )
+    client.drain()
+    deleted = requests.post(
+        f"{control}/objects/delete", json={"type": "deal", "key": 2**33}, timeout=5
+    ).json()
+    assert ["deal", 2**33] in deleted["deleted"]
+    assert ["associated_contact", pair] in deleted["deleted"]
+    assert {i["meta"]["sync"]["event_type"] for i in client.drain()} == {"deleted"}
+
+
+def test_control_sets_lists_and_clears_faults(make_server):
+    _emulator, client = make_server()
+    control = f"{client.url}/_emulator"
+    body = {"faults": [{"kind": "503", "endpoint": "ack", "on_calls": [1]}], "seed": 3}
+    listed = requests.post(f"{control}/faults", json=body, timeout=5).json()["faults"]
+    assert listed[0]["kind"] == "503"
+    assert client.ack([]).status_code == 503
+    requests.post(f"{control}/faults/add", json={"kind": "500", "endpoint": "ack"}, timeout=5)
+    assert client.ack([]).status_code == 500
+    assert requests.delete(f"{control}/faults", timeout=5).json() == {"faults": []}
+    assert client.ack([]).status_code == 202
+
+
+def test_control_rejects_bad_requests_with_a_message(make_server):
+    _emulator, client = make_server()
+    control = f"{client.url}/_emulator"
+    bad_fault = requests.post(f"{control}/faults", json={"faults": [{"kind": "x"}]}, timeout=5)
+    assert bad_fault.status_code == 400
+    assert "unknown fault kind" in bad_fault.json()["error"]
+    assert requests.get(f"{control}/nothing", timeout=5).status_code == 404
+    assert requests.post(f"{control}/mutate", data=b"{", timeout=5).status_code == 400
+    negative = requests.post(f"{control}/mutate", json={"creates": -1}, timeout=5)
+    assert negative.status_code == 400
+
+
+def test_control_config_never_shows_the_token(make_server):
+    _emulator, client = make_server()
+    response = requests.get(f"{client.url}/_emulator/config", timeout=5)
+    assert response.json()["page_size"] == 100
+    assert client.token not in response.text
+
+
+def test_control_interface_refuses_non_loopback_peers():
+    assert _is_loopback("127.0.0.1")
+    assert _is_loopback("127.8.0.1")
+    assert _is_loopback("::1")
+    assert _is_loopback("::ffff:127.0.0.1")
+    assert not _is_loopback("192.168.1.20")
+    assert not _is_loopback("::ffff:10.0.0.1")
+    assert not _is_loopback("not an address")
