@@ -1,3 +1,4 @@
+# Copyright 2026 The tap-sell-sync authors. Licensed under the Apache License, Version 2.0.
 """HTTP access to Sell's Sync API: headers, timeouts, client-side rate limit, retries, errors.
 
 The client knows the three calls (start a session, fetch a queue page, ack keys) and
@@ -38,7 +39,7 @@ ACK_PATH = "/v2/sync/ack"
 DEVICE_HEADER = "X-Basecrm-Device-UUID"
 REQUEST_ID_HEADER = "X-Request-Id"
 
-DEFAULT_MAX_TRIES = 8
+DEFAULT_MAX_TRIES = 10
 DEFAULT_MAX_RETRY_SECONDS = 300.0
 DEFAULT_BACKOFF_BASE = 1.0
 DEFAULT_BACKOFF_CAP = 60.0

@@ -1,3 +1,4 @@
+# Copyright 2026 The tap-sell-sync authors. Licensed under the Apache License, Version 2.0.
 """Exceptions of tap-sell-sync: every one of them is shown to the user as one line."""
 
 from __future__ import annotations

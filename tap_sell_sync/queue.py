@@ -1,3 +1,4 @@
+# Copyright 2026 The tap-sell-sync authors. Licensed under the Apache License, Version 2.0.
 """One run of the Sync flow: ack what the target confirmed, drain the main queue, spool it.
 
 What is acked, and when (the guarantee of this tap):

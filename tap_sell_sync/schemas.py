@@ -1,3 +1,4 @@
+# Copyright 2026 The tap-sell-sync authors. Licensed under the Apache License, Version 2.0.
 """JSON schemas of the Sell resources, declared once from the Sync API field tables.
 
 Every property is nullable except the primary key, because a deleted item carries only its

@@ -1,3 +1,4 @@
+# Copyright 2026 The tap-sell-sync authors. Licensed under the Apache License, Version 2.0.
 r"""The tap's piece of the Singer state: the device UUID and the ack keys still pending.
 
 Everything lives in one pseudo-bookmark, ``state["bookmarks"]["_sell_sync"]``::

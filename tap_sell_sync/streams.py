@@ -1,3 +1,4 @@
+# Copyright 2026 The tap-sell-sync authors. Licensed under the Apache License, Version 2.0.
 """One Singer stream per Sell resource type, all fed from the tap's single queue drain.
 
 A stream owns no HTTP request: its ``get_records`` asks the tap's `SyncRun` for the
@@ -7,6 +8,8 @@ Every stream is LOG_BASED and selected by default.
 
 from __future__ import annotations
 
+import logging
+import sys
 import typing as t
 
 from singer_sdk import Stream
@@ -14,6 +17,7 @@ from singer_sdk.helpers.conform import TypeConformanceLevel
 from typing_extensions import override
 
 from tap_sell_sync import schemas
+from tap_sell_sync.errors import TapSellSyncError
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable
@@ -44,6 +48,29 @@ class SellStream(Stream):
         super().__init__(tap)
         self.forced_replication_method = LOG_BASED
         self._sell_tap = tap
+
+    @override
+    def log(
+        self,
+        message: str,
+        *args: t.Any,  # noqa: ANN401
+        level: int = logging.INFO,
+        **kwargs: t.Any,  # noqa: ANN401
+    ) -> None:
+        """Log a message, except the SDK's generic error line for errors the CLI reports.
+
+        A `TapSellSyncError` is shown by the CLI as one line; the SDK's "unhandled error"
+        line would only repeat it.
+
+        Args:
+            message: The %-style message.
+            args: Its arguments.
+            level: The log level.
+            kwargs: Passed to the logger.
+        """
+        if level >= logging.ERROR and isinstance(sys.exc_info()[1], TapSellSyncError):
+            return
+        super().log(message, *args, level=level, **kwargs)
 
     @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:

@@ -1,3 +1,4 @@
+# Copyright 2026 The tap-sell-sync authors. Licensed under the Apache License, Version 2.0.
 """The tap-sell-sync Tap: settings and their validation, capabilities, streams, state wiring.
 
 It builds one `SyncRun` per run, lazily, when the first selected stream asks for records;
@@ -10,6 +11,7 @@ import importlib.metadata
 import io
 import ipaddress
 import json
+import os
 import sys
 import typing as t
 import urllib.parse
@@ -25,9 +27,10 @@ from singer_sdk.helpers.capabilities import (
     PluginCapabilities,
     TapCapabilities,
 )
+from singer_sdk.plugin_base import _ConfigInput
 from typing_extensions import override
 
-from tap_sell_sync.client import SellClient
+from tap_sell_sync.client import DEFAULT_MAX_RETRY_SECONDS, SellClient
 from tap_sell_sync.errors import SettingsError, StateError, TapSellSyncError
 from tap_sell_sync.queue import AckLedger, Route, RunOptions, SyncRun
 from tap_sell_sync.schemas import MONEY_FIELDS
@@ -37,9 +40,9 @@ from tap_sell_sync.streams import STREAM_TYPES, SellStream
 if t.TYPE_CHECKING:
     from collections.abc import Callable
 
+    import click
     from singer_sdk.helpers import types
     from singer_sdk.io_base import GenericSingerWriter
-    from singer_sdk.plugin_base import _ConfigInput
 
 PACKAGE = "tap-sell-sync"
 try:
@@ -51,8 +54,10 @@ DEFAULT_API_URL = "https://api.getbase.com"
 DEFAULT_USER_AGENT = f"{PACKAGE}/{VERSION}"
 DEFAULT_REQUEST_TIMEOUT = 60.0
 MAX_REQUEST_TIMEOUT = 3600.0
+MAX_RETRY_SECONDS = 86_400.0
 DEFAULT_MAX_REQUESTS_PER_SECOND = 8.0
 SELL_REQUESTS_PER_SECOND = 10.0
+MAX_REQUESTS_PER_SECOND = 1000.0
 DEFAULT_MAX_ITEMS_PER_RUN = 100_000
 # Official clients ack one page (about 100 keys) per call; no maximum is documented. 1,000
 # keys (about 20 kB of JSON) cut the ack calls tenfold and stay far from any body limit.
@@ -60,6 +65,7 @@ DEFAULT_ACK_BATCH_SIZE = 1000
 MAX_ACK_BATCH_SIZE = 10_000
 LOOPBACK_NAMES = frozenset({"localhost"})
 REDACTED = "<redacted>"
+TOKEN_ENV_VAR = "TAP_SELL_SYNC_ACCESS_TOKEN"  # noqa: S105 - a variable name
 
 CONFIG_SCHEMA = th.PropertiesList(
     th.Property(
@@ -105,8 +111,8 @@ CONFIG_SCHEMA = th.PropertiesList(
         default=DEFAULT_MAX_REQUESTS_PER_SECOND,
         title="Max requests per second",
         description=(
-            "Client-side request rate, above 0 and at most 10 (Sell allows about 10 a second "
-            "per token, shared by every integration using it)."
+            "Client-side request rate. Sell allows about 10 a second per token, shared by "
+            "every integration using it; higher values are meant for local emulators."
         ),
     ),
     th.Property(
@@ -124,6 +130,16 @@ CONFIG_SCHEMA = th.PropertiesList(
         th.NumberType,
         title="Max seconds per run",
         description="Stop draining after this many seconds (null: no bound).",
+    ),
+    th.Property(
+        "max_retry_seconds",
+        th.NumberType,
+        default=DEFAULT_MAX_RETRY_SECONDS,
+        title="Max retry seconds",
+        description=(
+            "How long one call (start, fetch or ack) keeps retrying 429, 5xx, timeouts and "
+            "dropped connections before the run gives up."
+        ),
     ),
     th.Property(
         "ack_batch_size",
@@ -226,8 +242,9 @@ def validate_settings(config: t.Mapping[str, t.Any]) -> None:
         msg = "user_agent must be a non-empty line of printable text"
         raise SettingsError(msg)
     _positive_number(config, "request_timeout", MAX_REQUEST_TIMEOUT)
-    _positive_number(config, "max_requests_per_second", SELL_REQUESTS_PER_SECOND)
+    _positive_number(config, "max_requests_per_second", MAX_REQUESTS_PER_SECOND)
     _positive_number(config, "max_seconds_per_run")
+    _positive_number(config, "max_retry_seconds", MAX_RETRY_SECONDS)
     items = config.get("max_items_per_run")
     if items is not None and (isinstance(items, bool) or not isinstance(items, int) or items < 0):
         msg = f"max_items_per_run must be 0 (no bound) or a positive integer, got {items!r}"
@@ -385,6 +402,7 @@ class TapSellSync(Tap):
             max_requests_per_second=float(
                 config.get("max_requests_per_second") or DEFAULT_MAX_REQUESTS_PER_SECOND,
             ),
+            max_retry_seconds=float(config.get("max_retry_seconds") or DEFAULT_MAX_RETRY_SECONDS),
         )
 
     def sync_run(self) -> SyncRun:
@@ -404,6 +422,14 @@ class TapSellSync(Tap):
                 ack_deselected_streams=bool(config.get("ack_deselected_streams", True)),
             )
             self.logger.info("Syncing as device %s (%s).", self.device_uuid, self._device_reason)
+            rate = float(config.get("max_requests_per_second") or DEFAULT_MAX_REQUESTS_PER_SECOND)
+            if rate > SELL_REQUESTS_PER_SECOND:
+                self.logger.warning(
+                    "max_requests_per_second is %g, above Sell's limit of about %g a second: "
+                    "expect 429 answers from Sell.",
+                    rate,
+                    SELL_REQUESTS_PER_SECOND,
+                )
             for device in self._incoming.pending:
                 if device != self.device_uuid:
                     self.logger.info(
@@ -429,6 +455,52 @@ class TapSellSync(Tap):
                 write_state=lambda: self.state_writer.write_state(self.state),
             )
         return self._sync_run
+
+    @classmethod
+    @override
+    def cb_config(
+        cls,
+        ctx: click.Context,
+        param: click.Option,
+        value: tuple[str, ...],
+    ) -> _ConfigInput:
+        """Read the config files; a missing or malformed file ends with one line and exit 1.
+
+        Args:
+            ctx: Click context.
+            param: Click option.
+            value: The --config arguments.
+
+        Returns:
+            The merged configuration input.
+        """
+        try:
+            return super().cb_config(ctx, param, value)
+        except (OSError, ValueError, TypeError) as exc:
+            reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
+            cls.logger.error("cannot read the config file: %s", reason)  # noqa: TRY400
+            ctx.exit(1)
+
+    @classmethod
+    @override
+    def cb_test(cls, ctx: click.Context, param: click.Option, value: str) -> None:
+        """Run ``--test``; a user's mistake ends with one line and exit 1.
+
+        Args:
+            ctx: Click context.
+            param: Click option.
+            value: The --test argument.
+        """
+        config: _ConfigInput = ctx.params.get("config", _ConfigInput())
+        try:
+            super().cb_test(ctx, param, value)
+        except ConfigValidationError as exc:
+            message = "invalid settings: " + "; ".join(exc.errors or [str(exc)])
+            cls.logger.error("%s", redact(message, _find_token(config)))  # noqa: TRY400
+            ctx.exit(1)
+        except TapSellSyncError as exc:
+            cls.logger.error("%s", redact(str(exc), _find_token(config)))  # noqa: TRY400
+            ctx.exit(1)
 
     @classmethod
     @override
@@ -473,7 +545,7 @@ class TapSellSync(Tap):
 
 
 def _find_token(config: _ConfigInput) -> object:
-    """Find the access token in the config files, to keep it out of error messages.
+    """Find the access token in the settings, to keep it out of error messages.
 
     Args:
         config: The CLI's configuration input.
@@ -481,14 +553,10 @@ def _find_token(config: _ConfigInput) -> object:
     Returns:
         The token as found, or None.
     """
-    for path in config.config:
-        try:
-            with open(path, encoding="utf-8") as handle:  # noqa: PTH123
-                content = json.load(handle)
-        except (OSError, ValueError):
-            continue
-        if isinstance(content, dict) and "access_token" in content:
-            return content["access_token"]
+    if "access_token" in config.config:
+        return config.config["access_token"]
+    if config.parse_env:
+        return os.environ.get(TOKEN_ENV_VAR)
     return None
 
 

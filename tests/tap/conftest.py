@@ -1,3 +1,4 @@
+# Copyright 2026 The tap-sell-sync authors. Licensed under the Apache License, Version 2.0.
 """Fixtures for the tap's tests; helpers live in tap_fakes.py next to this file."""
 
 from __future__ import annotations

@@ -1,14 +1,19 @@
+# Copyright 2026 The tap-sell-sync authors. Licensed under the Apache License, Version 2.0.
 """Helpers for the tap's tests: a scripted fake Sell server on loopback and item builders."""
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 import typing as t
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 from tap_sell_sync.client import QueuePage, RequestCounters, SyncSession
+from tap_sell_sync.state import read_bookmark
 
 TOKEN = "tok-SECRET-0123456789abcdef"  # noqa: S105 - a fake, recognisable in any output
 
@@ -201,3 +206,64 @@ class FakeClient:
 
     def close(self) -> None:
         self.closed = True
+
+
+TAP = str(Path(sys.executable).parent / "tap-sell-sync")
+
+
+@dataclass
+class TapRun:
+    returncode: int
+    messages: list[dict[str, t.Any]]
+    stdout: str
+    stderr: str
+
+    def records(self, stream: str | None = None) -> list[dict[str, t.Any]]:
+        return [
+            m["record"]
+            for m in self.messages
+            if m["type"] == "RECORD" and (stream is None or m["stream"] == stream)
+        ]
+
+    def states(self) -> list[dict[str, t.Any]]:
+        return [m["value"] for m in self.messages if m["type"] == "STATE"]
+
+    @property
+    def last_state(self) -> dict[str, t.Any]:
+        return self.states()[-1]
+
+    def error_lines(self) -> list[str]:
+        return [line for line in self.stderr.splitlines() if "| ERROR" in line]
+
+
+def run_tap(  # noqa: PLR0913
+    tmp_path: Path,
+    config: dict[str, t.Any],
+    *,
+    state: dict[str, t.Any] | str | None = None,
+    catalog: dict[str, t.Any] | None = None,
+    extra_args: list[str] | None = None,
+    timeout: float = 60,
+) -> TapRun:
+    """Run the real tap-sell-sync command and parse what it prints."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    config_path = tmp_path / "config.json"
+    config_path.write_text(json.dumps(config))
+    args = [TAP, "--config", str(config_path)]
+    if state is not None:
+        state_path = tmp_path / "state.json"
+        state_path.write_text(state if isinstance(state, str) else json.dumps(state))
+        args += ["--state", str(state_path)]
+    if catalog is not None:
+        catalog_path = tmp_path / "catalog.json"
+        catalog_path.write_text(json.dumps(catalog))
+        args += ["--catalog", str(catalog_path)]
+    args += extra_args or []
+    done = subprocess.run(args, capture_output=True, text=True, timeout=timeout, check=False)
+    messages = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+    return TapRun(done.returncode, messages, done.stdout, done.stderr)
+
+
+def pending_of(state: dict[str, t.Any]) -> dict[str, list[str]]:
+    """The pending ack keys in a state written by the tap, by device."""
+    return read_bookmark(state["bookmarks"].get("_sell_sync")).pending

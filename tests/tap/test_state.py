@@ -1,3 +1,4 @@
+# Copyright 2026 The tap-sell-sync authors. Licensed under the Apache License, Version 2.0.
 from __future__ import annotations
 
 import base64

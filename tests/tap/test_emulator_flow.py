@@ -1,0 +1,338 @@
+# Copyright 2026 The tap-sell-sync authors. Licensed under the Apache License, Version 2.0.
+"""The whole flow of runs of the real tap command against the emulator on loopback."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+import uuid
+
+import pytest
+from tap_fakes import TAP, pending_of, run_tap
+
+from sell_sync_emulator import Emulator, EmulatorConfig, Fault, serve
+from tap_sell_sync.streams import STREAM_TYPES
+
+STREAM_OF = {s.resource_type: s.name for s in STREAM_TYPES}
+KEYS_OF = {s.name: tuple(s.primary_keys) for s in STREAM_TYPES}
+
+
+def make_emulator(**overrides) -> Emulator:
+    options = {"seed": 7, "objects": 400, "page_size": 50, "rate_limit_per_hour": 0}
+    options.update(overrides)
+    return Emulator(EmulatorConfig(**options))
+
+
+def tap_config(emulator: Emulator, url: str, **overrides) -> dict:
+    config = {
+        "access_token": emulator.config.token,
+        "api_url": url,
+        "max_requests_per_second": 100,
+        "max_items_per_run": 0,
+    }
+    config.update(overrides)
+    return config
+
+
+def record_key(stream: str, record: dict):
+    keys = KEYS_OF[stream]
+    return record[keys[0]] if len(keys) == 1 else tuple(record[k] for k in keys)
+
+
+def emitted(run, stream: str) -> dict:
+    return {record_key(stream, r): r for r in run.records(stream)}
+
+
+def all_pending(state: dict) -> list[str]:
+    return sorted(k for keys in pending_of(state).values() for k in keys)
+
+
+@pytest.fixture
+def emulator_server():
+    emulator = make_emulator()
+    with serve(emulator) as server:
+        yield emulator, server.url
+
+
+def test_first_run_emits_every_resource_type_and_acks_nothing(tmp_path, emulator_server):
+    emulator, url = emulator_server
+    run = run_tap(tmp_path, tap_config(emulator, url))
+    assert run.returncode == 0, run.stderr
+
+    kinds = {m["type"] for m in run.messages}
+    assert kinds == {"SCHEMA", "RECORD", "STATE"}
+    objects = emulator.current_objects()
+    for resource_type, stream in STREAM_OF.items():
+        got = emitted(run, stream)
+        assert set(got) == set(objects.get(resource_type, {})), stream
+    deal_id, deal = next(iter(objects["deal"].items()))
+    assert emitted(run, "deals")[deal_id]["name"] == deal["name"]
+
+    assert emulator.ack_log() == []
+    state = run.last_state["bookmarks"]["_sell_sync"]
+    assert uuid.UUID(state["device_uuid"])
+    delivered = {e.ack_key for e in emulator.delivery_log()}
+    assert set(all_pending(run.last_state)) == delivered
+
+
+def test_every_state_holds_the_device_and_only_keys_of_records_already_written(
+    tmp_path,
+    emulator_server,
+):
+    emulator, url = emulator_server
+    run = run_tap(tmp_path, tap_config(emulator, url))
+    written: set[str] = set()
+    key_of_record = {}
+    for event in emulator.delivery_log():
+        key_of_record[event.ack_key] = event
+    ack_key_by_object = {(e.resource_type, e.key): e.ack_key for e in emulator.delivery_log()}
+    stream_type = {v: k for k, v in STREAM_OF.items()}
+    device = None
+    for message in run.messages:
+        if message["type"] == "RECORD":
+            stream = message["stream"]
+            written.add(
+                ack_key_by_object[(stream_type[stream], record_key(stream, message["record"]))]
+            )
+        elif message["type"] == "STATE":
+            bookmark = message["value"]["bookmarks"]["_sell_sync"]
+            device = device or bookmark["device_uuid"]
+            assert bookmark["device_uuid"] == device
+            assert set(all_pending(message["value"])) <= written
+    assert set(all_pending(run.last_state)) == written
+
+
+def test_second_run_acks_exactly_the_first_runs_keys_and_emits_only_changes(
+    tmp_path,
+    emulator_server,
+):
+    emulator, url = emulator_server
+    first = run_tap(tmp_path / "1", tap_config(emulator, url))
+    first_keys = all_pending(first.last_state)
+    device = first.last_state["bookmarks"]["_sell_sync"]["device_uuid"]
+
+    change = emulator.mutate(creates=5, updates=5, deletes=3, seed=3)
+    second = run_tap(tmp_path / "2", tap_config(emulator, url), state=first.last_state)
+    assert second.returncode == 0, second.stderr
+
+    acked = emulator.ack_log()
+    assert sorted(e.ack_key for e in acked) == first_keys
+    assert {e.device_uuid for e in acked} == {device}
+    assert second.last_state["bookmarks"]["_sell_sync"]["device_uuid"] == device
+
+    changed = {(t_, k) for t_, k in change.created + change.updated + change.deleted}
+    emitted_now = {
+        (resource_type, record_key(stream, r))
+        for resource_type, stream in STREAM_OF.items()
+        for r in second.records(stream)
+    }
+    assert emitted_now == changed
+    deleted = emulator.deleted_keys()
+    for resource_type, stream in STREAM_OF.items():
+        for key, record in emitted(second, stream).items():
+            if key in deleted.get(resource_type, set()):
+                assert record["_sdc_deleted_at"]
+                assert record["sell_event_type"] == "deleted"
+            else:
+                assert record == record | {"sell_event_type": record["sell_event_type"]}
+                assert "_sdc_deleted_at" not in record
+
+    third = run_tap(tmp_path / "3", tap_config(emulator, url), state=second.last_state)
+    assert third.returncode == 0, third.stderr
+    assert third.records() == []
+    assert all_pending(third.last_state) == []
+    assert third.last_state["bookmarks"]["_sell_sync"]["device_uuid"] == device
+    assert "nothing new" in third.stderr
+    assert sorted(e.ack_key for e in emulator.ack_log()[len(acked) :]) == all_pending(
+        second.last_state,
+    )
+
+
+def test_failed_incoming_ack_stops_before_a_session_and_keeps_the_keys(
+    tmp_path,
+    emulator_server,
+):
+    emulator, url = emulator_server
+    first = run_tap(tmp_path / "1", tap_config(emulator, url))
+    sessions = emulator.counters()["sessions_started"]
+    emulator.set_faults(Fault("503", endpoint="ack"))
+    second = run_tap(
+        tmp_path / "2",
+        tap_config(emulator, url, max_retry_seconds=1),
+        state=first.last_state,
+    )
+    assert second.returncode == 1
+    assert len(second.error_lines()) == 1
+    assert "could not ack" in second.error_lines()[0]
+    assert "Traceback" not in second.stderr
+    assert emulator.counters()["sessions_started"] == sessions
+    assert second.records() == []
+    assert all_pending(second.last_state) == all_pending(first.last_state)
+
+
+def test_keys_pending_for_another_device_are_acked_with_that_device(tmp_path, emulator_server):
+    emulator, url = emulator_server
+    first = run_tap(tmp_path / "1", tap_config(emulator, url))
+    old_device = first.last_state["bookmarks"]["_sell_sync"]["device_uuid"]
+    new_device = str(uuid.uuid4())
+    second = run_tap(
+        tmp_path / "2",
+        tap_config(emulator, url, device_uuid=new_device),
+        state=first.last_state,
+    )
+    assert second.returncode == 0, second.stderr
+    assert {e.device_uuid for e in emulator.ack_log()} == {old_device}
+    assert "from the device_uuid setting" in second.stderr
+    # a new device gets everything again: a full resync
+    assert len(second.records()) == len(first.records())
+    assert second.last_state["bookmarks"]["_sell_sync"]["device_uuid"] == new_device
+
+
+def test_no_state_means_a_new_device_and_a_full_resync(tmp_path, emulator_server):
+    emulator, url = emulator_server
+    first = run_tap(tmp_path / "1", tap_config(emulator, url))
+    again = run_tap(tmp_path / "2", tap_config(emulator, url))
+    assert "full resync" in again.stderr
+    one = first.last_state["bookmarks"]["_sell_sync"]["device_uuid"]
+    two = again.last_state["bookmarks"]["_sell_sync"]["device_uuid"]
+    assert one != two
+    assert len(again.records()) == len(first.records())
+
+
+def test_max_items_per_run_bounds_the_run_and_the_next_run_continues(tmp_path, emulator_server):
+    emulator, url = emulator_server
+    config = tap_config(emulator, url, max_items_per_run=120)
+    first = run_tap(tmp_path / "1", config)
+    assert len(all_pending(first.last_state)) == 120
+    assert "max_items_per_run (120) reached" in first.stderr
+    second = run_tap(tmp_path / "2", config, state=first.last_state)
+    assert len(emulator.ack_log()) == 120
+    assert len(second.records()) == 120
+    objects_first = {
+        (stream, record_key(stream, r)) for stream in KEYS_OF for r in first.records(stream)
+    }
+    objects_second = {
+        (stream, record_key(stream, r)) for stream in KEYS_OF for r in second.records(stream)
+    }
+    assert not objects_first & objects_second
+
+
+def test_deselected_streams_are_acked_without_records(tmp_path, emulator_server):
+    emulator, url = emulator_server
+    config = tap_config(emulator, url)
+    catalog = json.loads(
+        subprocess.run(
+            [TAP, "--config", str(_write(tmp_path, config)), "--discover"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout,
+    )
+    for entry in catalog["streams"]:
+        for metadata in entry["metadata"]:
+            if not metadata["breadcrumb"]:
+                metadata["metadata"]["selected"] = entry["tap_stream_id"] != "deals"
+    run = run_tap(tmp_path / "run", config, catalog=catalog)
+    assert run.returncode == 0, run.stderr
+    assert run.records("deals") == []
+    assert run.records("leads")
+    deal_keys = {e.ack_key for e in emulator.delivery_log() if e.resource_type == "deal"}
+    assert deal_keys <= set(all_pending(run.last_state))
+    assert "needs a full resync" in run.stderr
+
+
+def _write(tmp_path, config):
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    path = tmp_path / "discover-config.json"
+    path.write_text(json.dumps(config))
+    return path
+
+
+def test_unknown_types_stay_unacked_by_default(tmp_path):
+    emulator = make_emulator(unknown_type_objects=4)
+    with serve(emulator) as server:
+        first = run_tap(tmp_path / "1", tap_config(emulator, server.url))
+        unknown = {e.ack_key for e in emulator.delivery_log() if e.resource_type not in STREAM_OF}
+        assert len(unknown) == 4
+        assert not unknown & set(all_pending(first.last_state))
+        assert "unknown resource types" in first.stderr.lower()
+
+        acking = run_tap(tmp_path / "2", tap_config(emulator, server.url, ack_unknown_types=True))
+        assert len(unknown & set(all_pending(acking.last_state))) == 4
+
+
+def test_faults_on_every_endpoint_are_retried_and_nothing_is_lost(tmp_path):
+    emulator = make_emulator()
+    with serve(emulator) as server:
+        emulator.set_faults(
+            Fault("429", endpoint="fetch", probability=0.2),
+            Fault("500", endpoint="any", probability=0.1),
+            Fault("drop_mid_body", endpoint="fetch", probability=0.1),
+            Fault("empty_page", endpoint="fetch", probability=0.1),
+            seed=5,
+        )
+        state = None
+        seen: dict[str, dict] = {}
+        for attempt in range(6):
+            run = run_tap(tmp_path / str(attempt), tap_config(emulator, server.url), state=state)
+            assert run.returncode == 0, run.stderr
+            for resource_type, stream in STREAM_OF.items():
+                for key in emitted(run, stream):
+                    seen.setdefault(resource_type, {})[key] = True
+            state = run.last_state
+            if not run.records() and not all_pending(state):
+                break
+        objects = emulator.current_objects()
+        for resource_type, keys in objects.items():
+            assert set(seen.get(resource_type, {})) == set(keys), resource_type
+
+
+@pytest.mark.parametrize(
+    ("overrides", "needle"),
+    [({"token": "a" * 64}, "401"), ({"insufficient_scope": True}, "403")],
+)
+def test_refused_token_fails_at_once_with_one_line_naming_the_sync_scope(
+    tmp_path,
+    overrides,
+    needle,
+):
+    emulator = make_emulator(**overrides)
+    with serve(emulator) as server:
+        config = tap_config(emulator, server.url, access_token="b" * 64)
+        if "insufficient_scope" in overrides:
+            config["access_token"] = emulator.config.token
+        run = run_tap(tmp_path, config)
+    assert run.returncode == 1
+    assert len(run.error_lines()) == 1
+    assert needle in run.error_lines()[0]
+    assert "'sync' scope" in run.error_lines()[0]
+    assert "Traceback" not in run.stderr
+    assert "b" * 64 not in run.stderr + run.stdout
+
+
+def test_sigterm_during_the_drain_ends_with_a_valid_state_and_nothing_pending(tmp_path):
+    emulator = make_emulator(objects=3000, page_size=20, latency_seconds=0.02)
+    with serve(emulator) as server:
+        config_path = _write(tmp_path, tap_config(emulator, server.url))
+        process = subprocess.Popen(
+            [TAP, "--config", str(config_path)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 20
+        while emulator.counters()["requests"].get("fetch", {}).get(200, 0) < 3:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        process.send_signal(signal.SIGTERM)
+        stdout, _stderr = process.communicate(timeout=30)
+    assert process.returncode == 0
+    messages = [json.loads(line) for line in stdout.splitlines()]
+    assert not [m for m in messages if m["type"] == "RECORD"]
+    state = messages[-1]
+    assert state["type"] == "STATE"
+    assert uuid.UUID(state["value"]["bookmarks"]["_sell_sync"]["device_uuid"])
+    assert all_pending(state["value"]) == []
+    assert emulator.ack_log() == []
