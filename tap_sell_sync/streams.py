@@ -53,9 +53,9 @@ class SellStream(Stream):
     def log(
         self,
         message: str,
-        *args: t.Any,  # noqa: ANN401
+        *args: t.Any,
         level: int = logging.INFO,
-        **kwargs: t.Any,  # noqa: ANN401
+        **kwargs: t.Any,
     ) -> None:
         """Log a message, except the SDK's generic error line for errors the CLI reports.
 

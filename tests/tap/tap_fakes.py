@@ -260,7 +260,9 @@ def run_tap(  # noqa: PLR0913
         args += ["--catalog", str(catalog_path)]
     args += extra_args or []
     done = subprocess.run(args, capture_output=True, text=True, timeout=timeout, check=False)
-    messages = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+    singer_output = not {"--about", "--discover"} & set(args)
+    lines = done.stdout.splitlines() if singer_output else []
+    messages = [json.loads(line) for line in lines if line.strip()]
     return TapRun(done.returncode, messages, done.stdout, done.stderr)
 
 
