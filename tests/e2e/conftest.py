@@ -214,6 +214,8 @@ class Pipeline:
                 "TARGET_POSTGRES_DATABASE": self.postgres.database,
                 "TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA": self.schema,
                 "TARGET_JSONL_DESTINATION_PATH": str(self.workdir / "jsonl"),
+                "TARGET_DUCKDB_PATH": str(self.workdir / "warehouse.duckdb"),
+                "TARGET_DUCKDB_DEFAULT_TARGET_SCHEMA": "sell",
             }
         )
         env.update(self.extra_env)
@@ -234,6 +236,8 @@ class Pipeline:
             check=False,
             stdin=subprocess.DEVNULL,
         )
+        for secret in (TOKEN, self.postgres.password):
+            assert secret not in result.stdout + result.stderr, "a secret appeared in the output"
         if check and result.returncode != 0:
             pytest.fail(
                 f"meltano {' '.join(args)} exited {result.returncode}\n"
