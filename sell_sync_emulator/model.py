@@ -10,6 +10,7 @@ revision is made; serving a page only joins bytes.
 
 from __future__ import annotations
 
+import gc
 import http
 import json
 import math
@@ -55,8 +56,12 @@ _CAP_CODES: Final = {409: "conflict", 422: "too_many_sessions", 429: "too_many_s
 ObjectRef = tuple[str, Key]
 
 
+# Non-ASCII text goes out as UTF-8, as Sell sends it; one encoder serves every call.
+_ENCODER: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def _json(value: object) -> bytes:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+    return _ENCODER.encode(value).encode()
 
 
 def _camel(resource_type: str) -> str:
@@ -284,8 +289,8 @@ class Emulator:
         self._session_count = 0
         self._mutation_count = 0
         self._order = 0
-        self._ack_log: list[AckEvent] = []
-        self._delivery_log: list[DeliveryEvent] = []
+        self._ack_log: list[tuple[float, str, list[str], list[tuple[str, Key, int] | None]]] = []
+        self._delivery_log: list[tuple[float, str, str, list[QueuedItem]]] = []
         self._requests: dict[str, dict[int, int]] = {}
         self._totals: dict[str, int] = {
             "items_delivered": 0,
@@ -309,6 +314,17 @@ class Emulator:
     # -- data ---------------------------------------------------------------------------------
 
     def _generate(self) -> None:
+        # Building many small containers would set off the cyclic garbage collector again and
+        # again (it walks everything built so far); nothing built here forms a cycle.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            self._generate_objects()
+        finally:
+            if collecting:
+                gc.enable()
+
+    def _generate_objects(self) -> None:
         rng = random.Random(f"{self._config.seed}/data")  # noqa: S311 - seeded simulation, not security
         counts = plan_counts(self._config.objects)
         for resource_type in RESOURCE_TYPES:
@@ -571,7 +587,12 @@ class Emulator:
             The events.
         """
         with self._lock:
-            return list(self._ack_log)
+            records = list(self._ack_log)
+        return [
+            AckEvent(wall, device_uuid, ack_key, found is not None, *(found or (None, None, None)))
+            for wall, device_uuid, keys, resolved in records
+            for ack_key, found in zip(keys, resolved, strict=True)
+        ]
 
     def delivery_log(self) -> list[DeliveryEvent]:
         """Return every item served in a page, in order.
@@ -580,7 +601,21 @@ class Emulator:
             The events.
         """
         with self._lock:
-            return list(self._delivery_log)
+            records = list(self._delivery_log)
+        return [
+            DeliveryEvent(
+                wall,
+                device_uuid,
+                session_id,
+                item.ack_key,
+                item.resource_type,
+                item.key,
+                item.revision,
+                item.event_type,
+            )
+            for wall, device_uuid, session_id, page in records
+            for item in page
+        ]
 
     def counters(self) -> dict[str, Any]:
         """Return the counters.
@@ -867,20 +902,8 @@ class Emulator:
         failed: list[QueuedItem] = []
         if fault is not None and fault.kind == "failed_objects":
             failed, page = page[: fault.count], page[fault.count :]
-        wall = time.time()
-        self._delivery_log.extend(
-            DeliveryEvent(
-                wall,
-                device_uuid,
-                session_id,
-                i.ack_key,
-                i.resource_type,
-                i.key,
-                i.revision,
-                i.event_type,
-            )
-            for i in page
-        )
+        # One record per page; delivery_log() expands it, so serving stays cheap.
+        self._delivery_log.append((time.time(), device_uuid, session_id, page))
         self._totals["items_delivered"] += len(page)
         failed_json = _json([_failed_object(i) for i in failed])
         return Reply(200, _page_body(page, len(session.items) - session.position, failed_json))
@@ -901,42 +924,21 @@ class Emulator:
             raise _ApiError(400, "invalid_payload", "the body is not JSON") from error
         keys = _ack_keys_of(document)
         device = self._devices.setdefault(device_uuid, Device())
-        wall = time.time()
-        self._totals["acks_received"] += len(keys)
-        for ack_key in keys:
-            found = self._ack_keys.get(ack_key)
+        acked = device.acked
+        resolved = [self._ack_keys.get(ack_key) for ack_key in keys]
+        for found in resolved:
             if found is None:
                 self._totals["ack_keys_unknown"] += 1
-                self._ack_log.append(
-                    AckEvent(
-                        wall,
-                        device_uuid,
-                        ack_key,
-                        known=False,
-                        resource_type=None,
-                        key=None,
-                        revision=None,
-                    )
-                )
                 continue
-            resource_type, key, revision = found
-            ref = (resource_type, key)
-            previous = device.acked.get(ref)
-            if previous is not None and previous >= revision:
+            ref = (found[0], found[1])
+            previous = acked.get(ref)
+            if previous is not None and previous >= found[2]:
                 self._totals["ack_keys_repeated"] += 1
             else:
-                device.acked[ref] = revision
-            self._ack_log.append(
-                AckEvent(
-                    wall,
-                    device_uuid,
-                    ack_key,
-                    known=True,
-                    resource_type=resource_type,
-                    key=key,
-                    revision=revision,
-                )
-            )
+                acked[ref] = found[2]
+        self._totals["acks_received"] += len(keys)
+        # One record per request; ack_log() expands it.
+        self._ack_log.append((time.time(), device_uuid, keys, resolved))
         return Reply(202, content_type=None)
 
 
