@@ -14,6 +14,7 @@ import typing as t
 
 from singer_sdk import Stream
 from singer_sdk.helpers.conform import TypeConformanceLevel
+from singer_sdk.singerlib.catalog import SelectionMask
 from typing_extensions import override
 
 from tap_sell_sync import schemas
@@ -27,6 +28,21 @@ if t.TYPE_CHECKING:
     from tap_sell_sync.tap import TapSellSync
 
 LOG_BASED = "LOG_BASED"
+
+
+class _RememberingMask(SelectionMask):
+    """A selection mask that remembers what it worked out for breadcrumbs it was not given.
+
+    The SDK asks the mask about every property of every record, including the keys of
+    ``custom_fields`` that no catalog names; remembering the answer saves the walk up to
+    the parent for each later record.
+    """
+
+    @override
+    def __missing__(self, breadcrumb: tuple[str, ...]) -> bool:
+        selected = super().__missing__(breadcrumb)
+        self[breadcrumb] = selected
+        return selected
 
 
 class SellStream(Stream):
@@ -48,6 +64,20 @@ class SellStream(Stream):
         super().__init__(tap)
         self.forced_replication_method = LOG_BASED
         self._sell_tap = tap
+
+    @property
+    @override
+    def mask(self) -> SelectionMask:
+        """The SDK's selection mask, remembering answers for unnamed breadcrumbs.
+
+        Returns:
+            The mask.
+        """
+        mask = super().mask
+        if not isinstance(mask, _RememberingMask):
+            mask = _RememberingMask(mask)
+            self._mask = mask
+        return mask
 
     @override
     def log(

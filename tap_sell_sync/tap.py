@@ -7,10 +7,12 @@ building the tap (``--discover``, ``--about``) sends nothing to Sell.
 
 from __future__ import annotations
 
+import decimal
 import importlib.metadata
 import io
 import ipaddress
 import json
+import math
 import os
 import sys
 import typing as t
@@ -175,11 +177,15 @@ def _positive_number(config: t.Mapping[str, t.Any], name: str, upper: float | No
     value = config.get(name)
     if value is None:
         return
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+    # JSON config files are read with exact decimals, so numbers may arrive as Decimal.
+    if isinstance(value, bool) or not isinstance(value, (int, float, decimal.Decimal)):
         msg = f"{name} must be a number above 0, got {value!r}"
         raise SettingsError(msg)
+    if not value > 0 or not math.isfinite(value):
+        msg = f"{name} must be a number above 0, got {value}"
+        raise SettingsError(msg)
     if upper is not None and value > upper:
-        msg = f"{name} must be at most {upper:g}, got {value!r}"
+        msg = f"{name} must be at most {upper:g}, got {value}"
         raise SettingsError(msg)
 
 
@@ -417,7 +423,7 @@ class TapSellSync(Tap):
             options = RunOptions(
                 ack_batch_size=config.get("ack_batch_size") or DEFAULT_ACK_BATCH_SIZE,
                 max_items=config.get("max_items_per_run", DEFAULT_MAX_ITEMS_PER_RUN) or None,
-                max_seconds=config.get("max_seconds_per_run") or None,
+                max_seconds=float(config.get("max_seconds_per_run") or 0) or None,
                 ack_unknown_types=bool(config.get("ack_unknown_types", False)),
                 ack_deselected_streams=bool(config.get("ack_deselected_streams", True)),
             )

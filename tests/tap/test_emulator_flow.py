@@ -29,7 +29,9 @@ def tap_config(emulator: Emulator, url: str, **overrides) -> dict:
     config = {
         "access_token": emulator.config.token,
         "api_url": url,
-        "max_requests_per_second": 100,
+        "max_requests_per_second": 99.5,  # a fraction: config numbers arrive as Decimal
+        "request_timeout": 30.5,
+        "max_seconds_per_run": 600.5,
         "max_items_per_run": 0,
     }
     config.update(overrides)
@@ -336,3 +338,29 @@ def test_sigterm_during_the_drain_ends_with_a_valid_state_and_nothing_pending(tm
     assert uuid.UUID(state["value"]["bookmarks"]["_sell_sync"]["device_uuid"])
     assert all_pending(state["value"]) == []
     assert emulator.ack_log() == []
+
+
+def test_an_expired_session_stops_the_drain_and_the_next_run_picks_up_the_rest(tmp_path):
+    emulator = make_emulator()
+    with serve(emulator) as server:
+        emulator.set_faults(Fault("expired_session", endpoint="fetch", on_calls=(3,)))
+        first = run_tap(tmp_path / "1", tap_config(emulator, server.url))
+        assert first.returncode == 0, first.stderr
+        assert len(first.records()) == 100  # two pages of 50, then the session is gone
+        assert "session is gone" in first.stderr
+        emulator.clear_faults()
+        second = run_tap(tmp_path / "2", tap_config(emulator, server.url), state=first.last_state)
+        total = len(first.records()) + len(second.records())
+        assert total == sum(len(v) for v in emulator.current_objects().values())
+
+
+def test_a_429_storm_beyond_the_retry_budget_ends_cleanly_keeping_every_pending_key(tmp_path):
+    emulator = make_emulator()
+    with serve(emulator) as server:
+        emulator.set_faults(Fault("429", endpoint="fetch", on_calls=tuple(range(2, 200))))
+        run = run_tap(tmp_path, tap_config(emulator, server.url, max_retry_seconds=1))
+    assert run.returncode == 0, run.stderr
+    assert len(run.records()) == 50
+    assert "gave up fetching after retries" in run.stderr
+    assert len(all_pending(run.last_state)) == 50
+    assert "Traceback" not in run.stderr

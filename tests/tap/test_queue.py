@@ -355,3 +355,21 @@ def test_summary_is_logged_once_when_every_selected_stream_is_done(caplog):
     assert any(
         "Stream deals: 2 records, 1 of them deletes" in r.getMessage() for r in caplog.records
     )
+
+
+def test_progress_lines_come_at_a_steady_interval_with_items_left_rate_and_eta(caplog):
+    caplog.set_level("INFO")
+    now = [0.0]
+
+    def clock():
+        now[0] += 2.5  # every clock read moves time on: a progress line every few pages
+        return now[0]
+
+    pages = [page([item("deal", {"id": i})], count_left=20 - i) for i in range(20)]
+    run, _ = make_run(FakeClient(pages), clock=clock)
+    run.drain()
+    progress = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Progress")]
+    assert 3 <= len(progress) <= 10
+    assert "left" in progress[0]
+    assert "items/s" in progress[0]
+    assert "s to go" in progress[0]
