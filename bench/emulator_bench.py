@@ -34,7 +34,8 @@ def main() -> int:
     """Start the emulator, drain its queue, print the rate.
 
     Returns:
-        0 when the rate is at least MIN_ITEMS_PER_SECOND and every item came, else 1.
+        0 when every item came and (without added latency) the rate is at least
+        MIN_ITEMS_PER_SECOND, else 1.
     """
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--items", type=int, default=100_000, help="objects in the queue")
@@ -76,7 +77,7 @@ def main() -> int:
     if items != options.items:
         print(f"expected {options.items} items")
         return 1
-    if rate < MIN_ITEMS_PER_SECOND:
+    if not options.latency and rate < MIN_ITEMS_PER_SECOND:
         print(f"below the required {MIN_ITEMS_PER_SECOND:,} items/s")
         return 1
     return 0

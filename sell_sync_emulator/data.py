@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 if TYPE_CHECKING:
     import random
+    from collections.abc import Sequence
+
+_T = TypeVar("_T")
 
 Key = int | tuple[int, int]
 """The key of an object: its id, or (deal_id, contact_id) for an associated contact."""
@@ -249,6 +252,15 @@ _INTERESTS: Final = (
 _POLY_TARGETS: Final = ("lead", "contact", "deal")
 
 
+def _pick(rng: random.Random, choices: Sequence[_T]) -> _T:
+    # random.Random.choice and randint run in Python; random() is one C call.
+    return choices[int(rng.random() * len(choices))]
+
+
+def _between(rng: random.Random, low: int, high: int) -> int:
+    return low + int(rng.random() * (high - low + 1))
+
+
 def iso_timestamp(seconds: int) -> str:
     """Format seconds since the epoch as an ISO-8601 UTC timestamp ending in Z.
 
@@ -380,7 +392,7 @@ class Picker:
         keys = self._keys.get(resource_type)
         if not keys:
             return None
-        return keys[rng.randrange(len(keys))]
+        return keys[int(rng.random() * len(keys))]
 
     def count(self, resource_type: str) -> int:
         """Return how many live objects a type has.
@@ -421,7 +433,7 @@ class Clock:
         Returns:
             Seconds since the epoch.
         """
-        self.now += rng.randint(1, 600)
+        self.now += _between(rng, 1, 600)
         return self.now
 
 
@@ -445,7 +457,7 @@ class DataGenerator:
         self._custom_field_sets = [self._new_custom_fields(pool_rng) for _ in range(_POOL_SIZE)]
         for words in range(1, _MAX_WORDS + 1):
             self._texts[words] = [
-                " ".join(pool_rng.choice(_WORDS) for _ in range(words)).capitalize()
+                " ".join(_pick(pool_rng, _WORDS) for _ in range(words)).capitalize()
                 for _ in range(_POOL_SIZE // 8)
             ]
 
@@ -462,9 +474,9 @@ class DataGenerator:
         used = self._used_ids.setdefault(resource_type, set())
         while True:
             if rng.random() < _LARGE_ID_SHARE:
-                candidate = rng.randint(_LARGE_ID_MIN, _LARGE_ID_MAX)
+                candidate = _between(rng, _LARGE_ID_MIN, _LARGE_ID_MAX)
             else:
-                candidate = rng.randint(1, _SMALL_ID_MAX)
+                candidate = _between(rng, 1, _SMALL_ID_MAX)
             if candidate not in used:
                 used.add(candidate)
                 return candidate
@@ -515,13 +527,13 @@ class DataGenerator:
         """
         fresh = dict(data)
         if resource_type == "associated_contact":
-            candidate: Data = {"role": rng.choice(("involved", "decision maker", "champion"))}
+            candidate: Data = {"role": _pick(rng, ("involved", "decision maker", "champion"))}
         else:
             candidate = getattr(self, "_" + resource_type)(rng, self._clock.now)
         reference_fields = {field for field, _target, _rule in REFERENCES.get(resource_type, ())}
         reference_fields |= {"resource_type", "id", "deal_id", "contact_id", "order_id"}
         changeable = sorted(f for f in candidate if f not in reference_fields)
-        for field in rng.sample(changeable, k=min(len(changeable), rng.randint(1, 3))):
+        for field in rng.sample(changeable, k=min(len(changeable), _between(rng, 1, 3))):
             fresh[field] = candidate[field]
         updated = self._clock.tick(rng)
         if resource_type == "lead_conversion":
@@ -540,7 +552,7 @@ class DataGenerator:
         available = [t for t in choices if self._picker.count(t)]
         if not available:
             return {"resource_type": None, "resource_id": None}
-        resource_type = rng.choice(available)
+        resource_type = _pick(rng, available)
         return {
             "resource_type": resource_type,
             "resource_id": self._picker.choose(rng, resource_type),
@@ -552,28 +564,28 @@ class DataGenerator:
 
     @staticmethod
     def _person(rng: random.Random) -> tuple[str, str]:
-        return rng.choice(_FIRST_NAMES), rng.choice(_LAST_NAMES)
+        return _pick(rng, _FIRST_NAMES), _pick(rng, _LAST_NAMES)
 
     @staticmethod
     def _company(rng: random.Random) -> str:
-        return f"{rng.choice(_COMPANY_WORDS)} {rng.choice(_COMPANY_SUFFIXES)}"
+        return f"{_pick(rng, _COMPANY_WORDS)} {_pick(rng, _COMPANY_SUFFIXES)}"
 
     def _text(self, rng: random.Random, words: int) -> str:
-        return rng.choice(self._texts[min(words, _MAX_WORDS)])
+        return _pick(rng, self._texts[min(words, _MAX_WORDS)])
 
     def _address(self, rng: random.Random) -> Data | None:
         if rng.random() < _NULL_SHARE:
             return None
-        return rng.choice(self._addresses)
+        return _pick(rng, self._addresses)
 
     def _custom_fields(self, rng: random.Random) -> Data:
-        return rng.choice(self._custom_field_sets)
+        return _pick(rng, self._custom_field_sets)
 
     def _new_address(self, rng: random.Random) -> Data:
-        city, state, country, postal_code = rng.choice(_CITIES)
+        city, state, country, postal_code = _pick(rng, _CITIES)
         return {
-            "line1": f"{rng.randint(1, 250)} {rng.choice(_LAST_NAMES)} Street",
-            "line2": self._maybe(rng, f"Suite {rng.randint(1, 40)}"),
+            "line1": f"{_between(rng, 1, 250)} {_pick(rng, _LAST_NAMES)} Street",
+            "line2": self._maybe(rng, f"Suite {_between(rng, 1, 40)}"),
             "city": city,
             "postal_code": postal_code,
             "state": state,
@@ -581,18 +593,19 @@ class DataGenerator:
         }
 
     def _new_custom_fields(self, rng: random.Random) -> Data:
-        day = rng.randint(1, 28)
-        month = rng.randint(1, 12)
-        year = rng.randint(2015, 2026)
+        day = _between(rng, 1, 28)
+        month = _between(rng, 1, 12)
+        year = _between(rng, 2015, 2026)
+        hour = _between(rng, 0, 23)
         fields: Data = {
             "Birthday": f"{month}/{day}/{year}",
-            "Next meeting": f"{month}/{day}/{year} {rng.randint(0, 23)}:{rng.randint(0, 59):02d}",
-            "Budget": f"{rng.randint(0, 99999)}.{rng.randint(0, 99):02d}",
-            "Priority": rng.choice(_PRIORITIES),
-            "Interests": rng.sample(_INTERESTS, k=rng.randint(0, 2)),
+            "Next meeting": f"{month}/{day}/{year} {hour}:{_between(rng, 0, 59):02d}",
+            "Budget": f"{_between(rng, 0, 99999)}.{_between(rng, 0, 99):02d}",
+            "Priority": _pick(rng, _PRIORITIES),
+            "Interests": rng.sample(_INTERESTS, k=_between(rng, 0, 2)),
             "Newsletter": rng.random() < 0.5,  # noqa: PLR2004 - a coin toss
-            "Referral e-mail": f"ref{rng.randint(1, 999)}@example.com",
-            "Notes für Vertrieb": " ".join(rng.choice(_WORDS) for _ in range(4)),
+            "Referral e-mail": f"ref{_between(rng, 1, 999)}@example.com",
+            "Notes für Vertrieb": " ".join(_pick(rng, _WORDS) for _ in range(4)),
             "Office": self._new_address(rng),
         }
         return {name: value for name, value in fields.items() if rng.random() > _NULL_SHARE}
@@ -601,23 +614,23 @@ class DataGenerator:
         first, last = self._person(rng)
         handle = f"{first}.{last}".lower().replace(" ", "").replace("'", "")
         return {
-            "title": self._maybe(rng, rng.choice(("CEO", "CTO", "Einkäufer", "Directrice"))),
+            "title": self._maybe(rng, _pick(rng, ("CEO", "CTO", "Einkäufer", "Directrice"))),
             "description": self._maybe(rng, self._text(rng, 8)),
-            "industry": rng.choice(_INDUSTRIES),
-            "website": self._maybe(rng, f"https://www.example.com/{rng.randint(1, 9999)}"),
+            "industry": _pick(rng, _INDUSTRIES),
+            "website": self._maybe(rng, f"https://www.example.com/{_between(rng, 1, 9999)}"),
             "email": self._maybe(rng, f"{handle}@example.com"),
-            "phone": self._maybe(rng, f"+48 12 {rng.randint(100, 999)} {rng.randint(10, 99)}"),
-            "mobile": self._maybe(rng, f"+1 617 555 {rng.randint(1000, 9999)}"),
+            "phone": self._maybe(rng, f"+48 12 {_between(rng, 100, 999)} {_between(rng, 10, 99)}"),
+            "mobile": self._maybe(rng, f"+1 617 555 {_between(rng, 1000, 9999)}"),
             "fax": None,
             "twitter": self._maybe(rng, f"@{first.lower()}"),
             "facebook": None,
             "linkedin": self._maybe(
-                rng, f"https://linkedin.example.com/in/{rng.randint(1, 99999)}"
+                rng, f"https://linkedin.example.com/in/{_between(rng, 1, 99999)}"
             ),
             "skype": None,
             "address": self._address(rng),
             "tags": rng.sample(
-                ("vip", "churn-risk", "partner", "früh", "trade-show"), k=rng.randint(0, 3)
+                ("vip", "churn-risk", "partner", "früh", "trade-show"), k=_between(rng, 0, 3)
             ),
             "custom_fields": self._custom_fields(rng),
         }
@@ -627,10 +640,10 @@ class DataGenerator:
     def _account(self, rng: random.Random, _created: int) -> Data:
         return {
             "name": self._company(rng),
-            "currency": rng.choice(_CURRENCIES),
+            "currency": _pick(rng, _CURRENCIES),
             "phone": "+48 12 345 67 89",
-            "time_format": rng.choice(("12H", "24H")),
-            "timezone": rng.choice(("UTC+01:00", "UTC-05:00", "UTC+09:00")),
+            "time_format": _pick(rng, ("12H", "24H")),
+            "timezone": _pick(rng, ("UTC+01:00", "UTC-05:00", "UTC+09:00")),
         }
 
     def _user(self, rng: random.Random, _created: int) -> Data:
@@ -638,26 +651,26 @@ class DataGenerator:
         admin = rng.random() < 0.2  # noqa: PLR2004 - one user in five is an admin
         return {
             "name": f"{first} {last}",
-            "email": f"user{rng.randint(1, 99999)}@example.com",
-            "status": rng.choice(("active", "active", "inactive")),
+            "email": f"user{_between(rng, 1, 99999)}@example.com",
+            "status": _pick(rng, ("active", "active", "inactive")),
             "invited": rng.random() < 0.5,  # noqa: PLR2004 - a coin toss
             "confirmed": True,
-            "phone_number": self._maybe(rng, f"+1 212 555 {rng.randint(1000, 9999)}"),
+            "phone_number": self._maybe(rng, f"+1 212 555 {_between(rng, 1000, 9999)}"),
             "role": "admin" if admin else "user",
             "roles": [{"id": 1, "name": "Admin" if admin else "Sales rep"}],
-            "team_name": self._maybe(rng, rng.choice(("EMEA", "Americas", "Équipe Paris"))),
-            "group": self._maybe(rng, {"id": rng.randint(1, 9), "name": "Sales"}),
+            "team_name": self._maybe(rng, _pick(rng, ("EMEA", "Americas", "Équipe Paris"))),
+            "group": self._maybe(rng, {"id": _between(rng, 1, 9), "name": "Sales"}),
             "reports_to": None,
-            "timezone": rng.choice(("Europe/Warsaw", "America/New_York", "Asia/Tokyo")),
+            "timezone": _pick(rng, ("Europe/Warsaw", "America/New_York", "Asia/Tokyo")),
             "deleted_at": None,
-            "zendesk_user_id": self._maybe(rng, rng.randint(10**9, 10**13)),
+            "zendesk_user_id": self._maybe(rng, _between(rng, 10**9, 10**13)),
         }
 
     def _pipeline(self, rng: random.Random, _created: int) -> Data:
-        return {"name": rng.choice(("Sales", "Renewals", "Partners", "Ventes")), "disabled": False}
+        return {"name": _pick(rng, ("Sales", "Renewals", "Partners", "Ventes")), "disabled": False}
 
     def _stage(self, rng: random.Random, _created: int) -> Data:
-        position = rng.randrange(len(_STAGE_NAMES))
+        position = int(rng.random() * len(_STAGE_NAMES))
         name, category, likelihood = _STAGE_NAMES[position]
         return {
             "name": name,
@@ -669,7 +682,7 @@ class DataGenerator:
         }
 
     def _reason(self, rng: random.Random) -> Data:
-        name = rng.choice(("Too expensive", "No budget", "Chose a competitor", "Pas de réponse"))
+        name = _pick(rng, ("Too expensive", "No budget", "Chose a competitor", "Pas de réponse"))
         return {"creator_id": self._ref(rng, "user"), "name": name}
 
     def _loss_reason(self, rng: random.Random, _created: int) -> Data:
@@ -682,11 +695,11 @@ class DataGenerator:
         return self._reason(rng)
 
     def _source_fields(self, rng: random.Random, resource_type: str | None) -> Data:
-        name = rng.choice(("Website", "Referral", "Trade show", "Cold call", "Empfehlung"))
+        name = _pick(rng, ("Website", "Referral", "Trade show", "Cold call", "Empfehlung"))
         return {"creator_id": self._ref(rng, "user"), "name": name, "resource_type": resource_type}
 
     def _source(self, rng: random.Random, _created: int) -> Data:
-        return self._source_fields(rng, rng.choice(("lead", "contact", "deal")))
+        return self._source_fields(rng, _pick(rng, ("lead", "contact", "deal")))
 
     def _lead_source(self, rng: random.Random, _created: int) -> Data:
         return self._source_fields(rng, "lead")
@@ -697,31 +710,31 @@ class DataGenerator:
     def _tag(self, rng: random.Random, _created: int) -> Data:
         return {
             "creator_id": self._ref(rng, "user"),
-            "name": rng.choice(("vip", "partner", "früh", "trade-show", "churn-risk")),
-            "resource_type": rng.choice(("lead", "contact", "deal")),
+            "name": _pick(rng, ("vip", "partner", "früh", "trade-show", "churn-risk")),
+            "resource_type": _pick(rng, ("lead", "contact", "deal")),
         }
 
     def _call_outcome(self, rng: random.Random, _created: int) -> Data:
-        name = rng.choice(("Interested", "Left voicemail", "No answer", "Rappeler"))
+        name = _pick(rng, ("Interested", "Left voicemail", "No answer", "Rappeler"))
         return {"creator_id": self._ref(rng, "user"), "name": name}
 
     def _visit_outcome(self, rng: random.Random, _created: int) -> Data:
-        return {"name": rng.choice(("Met decision maker", "Closed office", "Demo given"))}
+        return {"name": _pick(rng, ("Met decision maker", "Closed office", "Demo given"))}
 
     def _product(self, rng: random.Random, _created: int) -> Data:
-        cost = rng.randint(100, 99999)
+        cost = _between(rng, 100, 99999)
         return {
-            "name": rng.choice(("Licence", "Support plan", "Schulung", "Hardware kit")),
+            "name": _pick(rng, ("Licence", "Support plan", "Schulung", "Hardware kit")),
             "description": self._maybe(rng, self._text(rng, 6)),
-            "sku": f"SKU-{rng.randint(1000, 9999)}",
+            "sku": f"SKU-{_between(rng, 1000, 9999)}",
             "active": rng.random() < 0.9,  # noqa: PLR2004 - most products are on sale
-            "max_discount": rng.randint(0, 30),
-            "max_markup": rng.randint(0, 50),
+            "max_discount": _between(rng, 0, 30),
+            "max_markup": _between(rng, 0, 50),
             "cost": self._decimal(rng, cost),
-            "cost_currency": rng.choice(_CURRENCIES),
+            "cost_currency": _pick(rng, _CURRENCIES),
             "prices": [
                 {"amount": f"{cost * 2 / 100:.2f}", "currency": currency}
-                for currency in rng.sample(_CURRENCIES, k=rng.randint(1, 2))
+                for currency in rng.sample(_CURRENCIES, k=_between(rng, 1, 2))
             ],
         }
 
@@ -744,8 +757,8 @@ class DataGenerator:
             "name": self._company(rng) if is_organization else f"{first} {last}",
             "first_name": None if is_organization else first,
             "last_name": None if is_organization else last,
-            "customer_status": rng.choice(("none", "current", "past")),
-            "prospect_status": rng.choice(("none", "current", "lost")),
+            "customer_status": _pick(rng, ("none", "current", "past")),
+            "prospect_status": _pick(rng, ("none", "current", "lost")),
             "billing_address": self._address(rng),
             "shipping_address": self._address(rng),
             **self._contact_fields(rng),
@@ -759,20 +772,20 @@ class DataGenerator:
             "first_name": self._maybe(rng, first),
             "last_name": last,
             "organization_name": self._maybe(rng, self._company(rng)),
-            "status": rng.choice(("New", "Working", "Unqualified", "Qualifié")),
+            "status": _pick(rng, ("New", "Working", "Unqualified", "Qualifié")),
             "source_id": self._ref(rng, "lead_source"),
             "unqualified_reason_id": self._ref(rng, "lead_unqualified_reason"),
             **self._contact_fields(rng),
         }
 
     def _deal(self, rng: random.Random, created: int) -> Data:
-        stage_change = created + rng.randint(0, 86400)
+        stage_change = created + _between(rng, 0, 86400)
         return {
             "creator_id": self._ref(rng, "user"),
             "owner_id": self._ref(rng, "user"),
-            "name": f"{self._company(rng)} - {rng.choice(_DEAL_KINDS)}",
-            "value": self._maybe(rng, self._decimal(rng, rng.randint(0, 5_000_000))),
-            "currency": rng.choice(_CURRENCIES),
+            "name": f"{self._company(rng)} - {_pick(rng, _DEAL_KINDS)}",
+            "value": self._maybe(rng, self._decimal(rng, _between(rng, 0, 5_000_000))),
+            "currency": _pick(rng, _CURRENCIES),
             "hot": rng.random() < 0.2,  # noqa: PLR2004 - few deals are hot
             "stage_id": self._ref(rng, "stage", nullable=False),
             "last_stage_change_at": iso_timestamp(stage_change),
@@ -781,14 +794,16 @@ class DataGenerator:
             "source_id": self._ref(rng, "deal_source"),
             "loss_reason_id": self._ref(rng, "loss_reason"),
             "unqualified_reason_id": self._ref(rng, "deal_unqualified_reason"),
-            "dropbox_email": f"dropbox+{rng.randint(1, 10**6)}@example.com",
+            "dropbox_email": f"dropbox+{_between(rng, 1, 10**6)}@example.com",
             "contact_id": self._ref(rng, "contact"),
             "organization_id": self._ref(rng, "contact"),
             "estimated_close_date": self._maybe(
-                rng, f"{rng.randint(2024, 2027)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+                rng,
+                f"{_between(rng, 2024, 2027)}-{_between(rng, 1, 12):02d}-"
+                f"{_between(rng, 1, 28):02d}",
             ),
-            "customized_win_likelihood": self._maybe(rng, rng.randint(0, 100)),
-            "tags": rng.sample(("vip", "upsell", "partner", "Q4"), k=rng.randint(0, 2)),
+            "customized_win_likelihood": self._maybe(rng, _between(rng, 0, 100)),
+            "tags": rng.sample(("vip", "upsell", "partner", "Q4"), k=_between(rng, 0, 2)),
             "custom_fields": self._custom_fields(rng),
             "added_on": iso_timestamp(created),
         }
@@ -810,27 +825,27 @@ class DataGenerator:
         return None
 
     def _note(self, rng: random.Random, _created: int) -> Data:
-        content = self._text(rng, rng.randint(3, 30))
+        content = self._text(rng, _between(rng, 3, 30))
         if rng.random() < 0.1:  # noqa: PLR2004 - some notes carry awkward characters
             content += '\n"Quoted" line\twith a tab, a backslash \\ and an emoji 🚀'
         return {
             "creator_id": self._ref(rng, "user"),
             **self._poly(rng),
             "content": content,
-            "type": rng.choice(("regular", "regular", "call")),
+            "type": _pick(rng, ("regular", "regular", "call")),
             "is_important": rng.random() < 0.1,  # noqa: PLR2004 - few notes are important
         }
 
     def _task(self, rng: random.Random, created: int) -> Data:
         completed = rng.random() < 0.4  # noqa: PLR2004 - a share of tasks are done
-        due = created + rng.randint(-86400 * 10, 86400 * 30)
+        due = created + _between(rng, -86400 * 10, 86400 * 30)
         return {
             "creator_id": self._ref(rng, "user"),
             "owner_id": self._ref(rng, "user"),
             **self._poly(rng),
             "completed": completed,
             "completed_at": iso_timestamp(due) if completed else None,
-            "content": self._text(rng, rng.randint(2, 12)),
+            "content": self._text(rng, _between(rng, 2, 12)),
             "due_date": iso_timestamp(due),
             "overdue": not completed and due < created,
             "remind_at": self._maybe(rng, iso_timestamp(due - 3600)),
@@ -843,57 +858,57 @@ class DataGenerator:
             **self._poly(rng, ("lead", "contact")),
             "summary": self._maybe(rng, self._text(rng, 6)),
             "recording_url": self._maybe(
-                rng, f"https://calls.example.com/{rng.randint(1, 10**6)}.mp3"
+                rng, f"https://calls.example.com/{_between(rng, 1, 10**6)}.mp3"
             ),
             "outcome_id": self._ref(rng, "call_outcome"),
-            "duration": rng.randint(0, 3600),
-            "phone_number": f"+1 617 555 {rng.randint(1000, 9999)}",
+            "duration": _between(rng, 0, 3600),
+            "phone_number": f"+1 617 555 {_between(rng, 1000, 9999)}",
             "incoming": rng.random() < 0.5,  # noqa: PLR2004 - a coin toss
             "missed": rng.random() < 0.1,  # noqa: PLR2004 - few calls are missed
             "associated_deal_ids": deals,
             "made_at": iso_timestamp(created),
-            "external_id": self._maybe(rng, f"ext-{rng.randint(1, 10**6)}"),
+            "external_id": self._maybe(rng, f"ext-{_between(rng, 1, 10**6)}"),
         }
 
     def _order(self, rng: random.Random, _created: int) -> Data:
-        return {"deal_id": self._ref(rng, "deal", nullable=False), "discount": rng.randint(0, 25)}
+        return {"deal_id": self._ref(rng, "deal", nullable=False), "discount": _between(rng, 0, 25)}
 
     def _line_item(self, rng: random.Random, _created: int) -> Data:
-        price = rng.randint(100, 500_000)
-        quantity = rng.randint(1, 20)
+        price = _between(rng, 100, 500_000)
+        quantity = _between(rng, 1, 20)
         return {
             "order_id": self._ref(rng, "order", nullable=False),
             "product_id": self._ref(rng, "product"),
             "value": self._decimal(rng, price * quantity),
-            "variation": f"{rng.randint(-10, 10)}.00",
-            "currency": rng.choice(_CURRENCIES),
+            "variation": f"{_between(rng, -10, 10)}.00",
+            "currency": _pick(rng, _CURRENCIES),
             "quantity": quantity,
             "price": self._decimal(rng, price),
-            "name": rng.choice(("Licence", "Support plan", "Schulung")),
-            "sku": f"SKU-{rng.randint(1000, 9999)}",
+            "name": _pick(rng, ("Licence", "Support plan", "Schulung")),
+            "sku": f"SKU-{_between(rng, 1000, 9999)}",
             "description": self._maybe(rng, self._text(rng, 4)),
         }
 
     def _text_message(self, rng: random.Random, created: int) -> Data:
         return {
             "associated_deal_ids": [d for d in (self._ref(rng, "deal"),) if d is not None],
-            "content": self._text(rng, rng.randint(2, 15)),
+            "content": self._text(rng, _between(rng, 2, 15)),
             "incoming": rng.random() < 0.5,  # noqa: PLR2004 - a coin toss
             **self._poly(rng, ("lead", "contact")),
-            "resource_phone_number": f"+48 600 {rng.randint(100, 999)} {rng.randint(100, 999)}",
+            "resource_phone_number": f"+48 600 {_between(rng, 100, 999)} {_between(rng, 100, 999)}",
             "user_id": self._ref(rng, "user"),
             "user_phone_number": "+48 600 000 000",
             "sent_at": iso_timestamp(created),
         }
 
     def _visit(self, rng: random.Random, created: int) -> Data:
-        city = rng.choice(_CITIES)[0]
+        city = _pick(rng, _CITIES)[0]
         return {
             "creator_id": self._ref(rng, "user"),
             "outcome_id": self._ref(rng, "visit_outcome"),
             **self._poly(rng),
-            "resource_address": f"{rng.randint(1, 99)} Main Street, {city}",
-            "rep_location_verification_status": rng.choice(("VERIFIED", "UNVERIFIED", None)),
+            "resource_address": f"{_between(rng, 1, 99)} Main Street, {city}",
+            "rep_location_verification_status": _pick(rng, ("VERIFIED", "UNVERIFIED", None)),
             "summary": self._maybe(rng, self._text(rng, 5)),
             "visited_at": iso_timestamp(created),
         }
@@ -915,4 +930,4 @@ class DataGenerator:
         }
 
     def _sales_sequence(self, rng: random.Random, _created: int) -> Data:
-        return {"name": self._text(rng, 3), "steps": rng.randint(1, 9), "active": True}
+        return {"name": self._text(rng, 3), "steps": _between(rng, 1, 9), "active": True}

@@ -56,11 +56,20 @@ _CAP_CODES: Final = {409: "conflict", 422: "too_many_sessions", 429: "too_many_s
 ObjectRef = tuple[str, Key]
 
 
-# Non-ASCII text goes out as UTF-8, as Sell sends it; one encoder serves every call.
+# Non-ASCII text goes out as UTF-8, as Sell sends it. msgspec (installed with the project's
+# singer-sdk extra) writes the same compact bytes as the standard library, several times faster.
 _ENCODER: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+try:
+    import msgspec
+
+    _FAST_ENCODER: msgspec.json.Encoder | None = msgspec.json.Encoder()
+except ImportError:  # pragma: no cover - msgspec comes with the project's dependencies
+    _FAST_ENCODER = None
 
 
 def _json(value: object) -> bytes:
+    if _FAST_ENCODER is not None:
+        return _FAST_ENCODER.encode(value)
     return _ENCODER.encode(value).encode()
 
 
