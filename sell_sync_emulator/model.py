@@ -51,6 +51,7 @@ ACTIVE: Final = "active"
 DRAINED: Final = "drained"
 EXPIRED: Final = "expired"
 _NOT_JSON_BODY: Final = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
+_ENDPOINT_NAMES: Final = ("start", "fetch", "ack", "other")
 _CAP_CODES: Final = {409: "conflict", 422: "too_many_sessions", 429: "too_many_sessions"}
 
 ObjectRef = tuple[str, Key]
@@ -203,7 +204,13 @@ class Reply:
 
 @dataclass(frozen=True)
 class MutationResult:
-    """What one mutation call changed (cascaded deletes and cleared references included)."""
+    """What one mutation call changed (cascaded deletes and cleared references included).
+
+    The lists are in the order of the changes, and an object can be in more than one: created
+    and then removed by a cascade in the same batch, or updated and then deleted. A device that
+    never acknowledged such a created-and-deleted object never receives it; use
+    `Emulator.pending_for` for what a device will receive.
+    """
 
     created: list[ObjectRef]
     updated: list[ObjectRef]
@@ -300,7 +307,7 @@ class Emulator:
         self._order = 0
         self._ack_log: list[tuple[float, str, list[str], list[tuple[str, Key, int] | None]]] = []
         self._delivery_log: list[tuple[float, str, str, list[QueuedItem]]] = []
-        self._requests: dict[str, dict[int, int]] = {}
+        self._requests: dict[str, dict[int, int]] = {e: {} for e in _ENDPOINT_NAMES}
         self._totals: dict[str, int] = {
             "items_delivered": 0,
             "acks_received": 0,
