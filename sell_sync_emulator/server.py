@@ -11,6 +11,7 @@ import http
 import ipaddress
 import json
 import socket
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -60,6 +61,15 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
         super().__init__(address, _Handler)
+
+    @override
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that hangs up (often on purpose, after a slow or faulty reply) is routine;
+        # anything else is reported on one line, without request data.
+        error = sys.exc_info()[1]
+        if isinstance(error, ConnectionError | TimeoutError):
+            return
+        print(f"sell-sync-emulator: error while serving a request: {error!r}", file=sys.stderr)  # noqa: T201 - the server's only diagnostic
 
     def track(self, connection: socket.socket, *, add: bool) -> None:
         """Remember or forget an open client connection.

@@ -6,8 +6,10 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import pytest
 import requests
 
 COMMAND = str(Path(sys.executable).with_name("sell-sync-emulator"))
@@ -50,3 +52,32 @@ def test_command_rejects_bad_options_with_one_line():
         "sell-sync-emulator: error: page_size must be at least 1, got 0"
     )
     assert "Traceback" not in result.stderr
+
+
+def test_client_hanging_up_on_a_slow_reply_leaves_no_noise():
+    process = subprocess.Popen(
+        [COMMAND, "--objects", "10", "--token", TOKEN],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().strip()
+        rule = {"kind": "slow", "endpoint": "ack", "delay_seconds": 0.4}
+        assert requests.post(f"{url}/_emulator/faults/add", json=rule, timeout=5).ok
+        headers = {
+            "Authorization": f"Bearer {TOKEN}",
+            "User-Agent": "cli-test",
+            "X-Basecrm-Device-UUID": "cli-device",
+        }
+        with pytest.raises(requests.exceptions.ReadTimeout):
+            requests.post(
+                f"{url}/v2/sync/ack", headers=headers, json={"data": {"ack_keys": []}}, timeout=0.1
+            )
+        time.sleep(0.6)
+    finally:
+        process.terminate()
+        stdout, stderr = process.communicate(timeout=10)
+    assert stderr == ""
+    assert stdout == ""  # nothing after the URL line
