@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-import itertools
 import logging
 import shutil
 import sqlite3
@@ -57,6 +56,9 @@ EVENT_DELETED = "deleted"
 KNOWN_EVENT_TYPES = frozenset({"created", "updated", EVENT_DELETED})
 KEY_JOINER = ":"
 ACK_KEY_JOINER = "\n"
+
+SpoolRow = tuple[str, str, int | None, int, bytes, str]
+"""(stream, key, revision, is_delete, record body, ack key) of one item."""
 
 _ENCODER = msgspec.json.Encoder(decimal_format="number")
 _DECODER = msgspec.json.Decoder(float_hook=decimal.Decimal)
@@ -196,7 +198,6 @@ class Spool:
             CREATE TABLE items (
                 stream TEXT NOT NULL,
                 key TEXT NOT NULL,
-                seq INTEGER NOT NULL,
                 revision INTEGER,
                 is_delete INTEGER NOT NULL,
                 body BLOB NOT NULL,
@@ -221,7 +222,7 @@ class Spool:
         """Delete the store."""
         self._finalizer()
 
-    def add(self, rows: list[tuple[str, str, int, int | None, int, bytes, str]]) -> None:
+    def add(self, rows: list[SpoolRow]) -> None:
         """Store items, keeping the newest revision per stream and key.
 
         A row replaces the stored one unless the stored revision is higher; equal or
@@ -229,15 +230,13 @@ class Spool:
         of both are kept together, so acking the survivor acks the superseded item too.
 
         Args:
-            rows: (stream, key, seq, revision, is_delete, body, ack_key) per item.
+            rows: (stream, key, revision, is_delete, body, ack_key) per item.
         """
         self._connection.executemany(
             """
-            INSERT INTO items (stream, key, seq, revision, is_delete, body, ack_keys)
-            VALUES (?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO items (stream, key, revision, is_delete, body, ack_keys)
+            VALUES (?, ?, ?, ?, ?, ?)
             ON CONFLICT (stream, key) DO UPDATE SET
-                seq = CASE WHEN items.revision > excluded.revision
-                    THEN items.seq ELSE excluded.seq END,
                 body = CASE WHEN items.revision > excluded.revision
                     THEN items.body ELSE excluded.body END,
                 is_delete = CASE WHEN items.revision > excluded.revision
@@ -250,8 +249,8 @@ class Spool:
         )
 
     def index(self) -> None:
-        """Build the index used to emit each stream in arrival order."""
-        self._connection.execute("CREATE INDEX items_by_stream ON items (stream, seq)")
+        """Build the index used to emit each stream in ack key order."""
+        self._connection.execute("CREATE INDEX items_by_stream ON items (stream, ack_keys)")
 
     def count(self) -> int:
         """Rows stored (one per stream and key).
@@ -262,7 +261,10 @@ class Spool:
         return int(self._connection.execute("SELECT count(*) FROM items").fetchone()[0])
 
     def rows(self, stream: str) -> Iterator[tuple[bytes, str, int]]:
-        """Iterate over one stream's records in arrival order of their newest revision.
+        """Iterate over one stream's records, newest revision per key, in ack key order.
+
+        Sell does not order its queue, so any order is as good; ack key order makes the
+        pending keys of the state arrive sorted, which compresses them best.
 
         Args:
             stream: The stream name.
@@ -272,7 +274,7 @@ class Spool:
         """
         return iter(
             self._connection.execute(
-                "SELECT body, ack_keys, is_delete FROM items WHERE stream = ? ORDER BY seq",
+                "SELECT body, ack_keys, is_delete FROM items WHERE stream = ? ORDER BY ack_keys",
                 (stream,),
             ),
         )
@@ -389,7 +391,6 @@ class SyncRun:
         self._drained = False
         self._finished_streams: set[str] = set()
         self._started = clock()
-        self._seq = itertools.count()
         self._summary_logged = False
 
     @property
@@ -552,7 +553,7 @@ class SyncRun:
         item: object,
         deleted_at: str,
         policy_keys: list[str],
-    ) -> tuple[str, str, int, int | None, int, bytes, str] | None:
+    ) -> SpoolRow | None:
         counters = self.counters
         if not isinstance(item, dict):
             counters.unreadable += 1
@@ -625,7 +626,6 @@ class SyncRun:
         return (
             route.stream,
             key_text,
-            next(self._seq),
             revision,
             is_delete,
             _ENCODER.encode(record),
@@ -643,7 +643,7 @@ class SyncRun:
             stream: The stream name.
 
         Yields:
-            The stream's records, newest revision per key, in arrival order.
+            The stream's records, newest revision per key, in ack key order.
         """
         self.drain()
         assert self._spool is not None  # noqa: S101

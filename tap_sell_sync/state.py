@@ -30,7 +30,7 @@ from tap_sell_sync.errors import StateError
 STATE_BOOKMARK = "_sell_sync"
 STATE_FORMAT = 1
 KEY_SEPARATOR = "\n"
-_ZLIB_LEVEL = 6
+_ZLIB_LEVEL = 9
 _BUFFERED_KEYS = 1000
 _BOOKMARK_FIELDS = frozenset({"format", "device_uuid", "pending"})
 _GROUP_FIELDS = frozenset({"device_uuid", "count", "ack_keys"})
