@@ -51,6 +51,7 @@ ACTIVE: Final = "active"
 DRAINED: Final = "drained"
 EXPIRED: Final = "expired"
 _NOT_JSON_BODY: Final = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
+_EVENT_BYTES: Final = {e: e.encode() for e in ("created", "updated", "deleted")}
 _ENDPOINT_NAMES: Final = ("start", "fetch", "ack", "other")
 _CAP_CODES: Final = {409: "conflict", 422: "too_many_sessions", 429: "too_many_sessions"}
 
@@ -129,14 +130,39 @@ class DeliveryEvent(NamedTuple):
 
 
 class QueuedItem(NamedTuple):
-    """One item waiting in a session's queue, already encoded."""
+    """One item waiting in a session's queue: an object revision and how the device sees it.
 
-    ack_key: str
-    payload: bytes
-    resource_type: str
-    key: Key
-    revision: int
+    It holds no bytes of its own; the page joins the revision's pre-encoded parts, so that
+    queues and logs cost a pointer per item.
+    """
+
+    stored: StoredObject
     event_type: str
+
+    @property
+    def ack_key(self) -> str:
+        """The item's ack key."""
+        return self.stored.ack_key
+
+    @property
+    def resource_type(self) -> str:
+        """The object's resource type."""
+        return self.stored.resource_type
+
+    @property
+    def key(self) -> Key:
+        """The object's key."""
+        return self.stored.key
+
+    @property
+    def revision(self) -> int:
+        """The object's revision."""
+        return self.stored.revision
+
+    @property
+    def payload(self) -> bytes:
+        """The item's JSON."""
+        return self.stored.head + _EVENT_BYTES[self.event_type] + self.stored.tail
 
 
 @dataclass
@@ -177,6 +203,16 @@ class Session:
     last_used: float
     position: int = 0
     state: str = ACTIVE
+
+    def end(self, state: str) -> None:
+        """Close the session (drained or expired) and let go of its queue.
+
+        Args:
+            state: DRAINED or EXPIRED.
+        """
+        self.state = state
+        self.items = []
+        self.position = 0
 
 
 @dataclass
@@ -301,6 +337,7 @@ class Emulator:
         self._generator = DataGenerator(self._picker, self._clock, pool_rng)
         self._devices: dict[str, Device] = {}
         self._sessions: dict[str, Session] = {}
+        self._open_sessions: dict[str, Session] = {}
         self._session_rng = random.Random(f"{self._config.seed}/sessions")  # noqa: S311 - seeded simulation, not security
         self._session_count = 0
         self._mutation_count = 0
@@ -647,7 +684,7 @@ class Emulator:
             return {
                 "requests": {e: dict(s) for e, s in self._requests.items()},
                 **self._totals,
-                "active_sessions": sum(s.state == ACTIVE for s in self._sessions.values()),
+                "active_sessions": len(self._open_sessions),
                 "faults_injected": dict(self._faults_injected),
             }
 
@@ -692,9 +729,9 @@ class Emulator:
             How many sessions expired.
         """
         with self._lock:
-            open_sessions = [s for s in self._sessions.values() if s.state == ACTIVE]
+            open_sessions = list(self._open_sessions.values())
             for session in open_sessions:
-                session.state = EXPIRED
+                self._end_session(session, EXPIRED)
             return len(open_sessions)
 
     # -- queue computation --------------------------------------------------------------------
@@ -714,10 +751,7 @@ class Emulator:
             return None
         else:
             event_type = "updated"
-        payload = stored.head + event_type.encode() + stored.tail
-        return QueuedItem(
-            stored.ack_key, payload, stored.resource_type, stored.key, stored.revision, event_type
-        )
+        return QueuedItem(stored, event_type)
 
     def _compute_queue(self, device: Device) -> list[QueuedItem]:
         items = [self._item_for(device, stored) for stored in self._objects.values()]
@@ -727,12 +761,12 @@ class Emulator:
         """Add a changed object to the open sessions and the re-queued items that need it."""
         stored = self._objects[ref]
         if not self._config.snapshot_sessions:
-            for session in self._sessions.values():
-                if session.state != ACTIVE:
-                    continue
+            for session in self._open_sessions.values():
                 item = self._item_for(self._devices[session.device_uuid], stored)
                 if item is not None:
                     session.items.append(item)
+        if not self._config.requeue_at_drain:
+            return
         for device in self._devices.values():
             if device.requeued is not None:
                 item = self._item_for(device, stored)
@@ -741,9 +775,13 @@ class Emulator:
 
     def _expire_idle_sessions(self, now: float) -> None:
         limit = self._config.session_ttl_seconds
-        for session in self._sessions.values():
-            if session.state == ACTIVE and now - session.last_used > limit:
-                session.state = EXPIRED
+        for session in list(self._open_sessions.values()):
+            if now - session.last_used > limit:
+                self._end_session(session, EXPIRED)
+
+    def _end_session(self, session: Session, state: str) -> None:
+        session.end(state)
+        self._open_sessions.pop(session.session_id, None)
 
     # -- protocol -----------------------------------------------------------------------------
 
@@ -851,7 +889,7 @@ class Emulator:
     def _start(self, device_uuid: str, base_url: str) -> Reply:
         now = time.monotonic()
         self._expire_idle_sessions(now)
-        active = sum(s.state == ACTIVE for s in self._sessions.values())
+        active = len(self._open_sessions)
         if active >= self._config.max_active_sessions:
             status = self._config.session_cap_status
             raise _ApiError(
@@ -872,7 +910,9 @@ class Emulator:
         if self._config.shuffle:
             random.Random(f"{self._config.seed}/shuffle/{self._session_count}").shuffle(items)  # noqa: S311 - seeded simulation, not security
         session_id = str(uuid.UUID(int=self._session_rng.getrandbits(128), version=4))
-        self._sessions[session_id] = Session(session_id, device_uuid, items, now)
+        session = Session(session_id, device_uuid, items, now)
+        self._sessions[session_id] = session
+        self._open_sessions[session_id] = session
         self._totals["sessions_started"] += 1
         page_size = self._config.page_size
         queue_url = f"{base_url}/v2/sync/{session_id}/queues/{QUEUE_NAME}"
@@ -901,7 +941,7 @@ class Emulator:
         if session is None or session.device_uuid != device_uuid:
             raise _ApiError(404, "not_found", "no such sync session for this device")
         if fault is not None and fault.kind == "expired_session":
-            session.state = EXPIRED
+            self._end_session(session, EXPIRED)
         if session.state == EXPIRED:
             raise _ApiError(404, "not_found", "the sync session has expired; start a new one")
         session.last_used = now
@@ -927,7 +967,7 @@ class Emulator:
     def _drain(self, session: Session) -> None:
         if session.state != ACTIVE:
             return
-        session.state = DRAINED
+        self._end_session(session, DRAINED)
         device = self._devices[session.device_uuid]
         device.completed_flows += 1
         if self._config.requeue_at_drain:

@@ -163,3 +163,12 @@ def test_requests_are_counted_per_endpoint_and_status(make_server):
     assert counters["requests"]["ack"] == {202: 2}
     assert counters["items_delivered"] == 120
     assert counters["acks_received"] == 120
+
+
+def test_drained_session_keeps_answering_204(make_server):
+    _emulator, client = make_server()
+    session_id = client.session()
+    while client.fetch(session_id).status_code == 200:
+        pass
+    assert client.fetch(session_id).status_code == 204
+    assert client.fetch(session_id).content == b""
