@@ -68,7 +68,7 @@ start_postgres() {
         useradd --system --no-create-home --shell /usr/sbin/nologin "$PG_SYSTEM_USER"
     fi
 
-    PG_TMP_DIR=$(mktemp -d "${TMPDIR:-/tmp}/sell-sync-pg.XXXXXX")
+    PG_TMP_DIR=$(mktemp -d /tmp/sell-sync-pg.XXXXXX)  # not $TMPDIR: the server user must reach it
     trap stop_postgres EXIT
     chmod 755 "$PG_TMP_DIR"
     E2E_PG_PASSWORD=$(python3 -c 'import secrets; print(secrets.token_hex(16))')
