@@ -19,6 +19,7 @@ pytestmark = pytest.mark.e2e
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 RUNS = 4
+FAILING_RUN = 2
 # The recipe as docs/pipeline.md shows it.
 RECIPE = r"""
 set -euo pipefail
@@ -72,9 +73,8 @@ def test_hand_piped_recipe_converges_over_runs_with_changes_between(emulator, tm
     }
     env["PATH"] = _tool_path()
 
-    acked_before = 0
-    for run in range(RUNS):
-        result = subprocess.run(
+    def recipe() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
             ["bash", "-c", RECIPE],
             cwd=work,
             env=env,
@@ -84,6 +84,23 @@ def test_hand_piped_recipe_converges_over_runs_with_changes_between(emulator, tm
             check=False,
             stdin=subprocess.DEVNULL,
         )
+
+    acked_before = 0
+    for run in range(RUNS):
+        if run == FAILING_RUN:
+            # The target cannot write: the pipe fails and the saved state must not move.
+            saved = (work / "state.json").read_text()
+            target_config = work / "target-config.json"
+            good_config = target_config.read_text()
+            (work / "not-a-directory").write_text("")
+            target_config.write_text(
+                json.dumps({"destination_path": str(work / "not-a-directory")})
+            )
+            assert recipe().returncode != 0
+            assert (work / "state.json").read_text() == saved
+            target_config.write_text(good_config)
+
+        result = recipe()
         assert result.returncode == 0, result.stderr[-4000:]
         state = json.loads((work / "state.json").read_text())
         assert pipeline.ack_keys(state), f"run {run}: the state holds no ack keys"
