@@ -30,6 +30,10 @@ if TYPE_CHECKING:
 DEFAULT_HOST: Final = "127.0.0.1"
 _POLL_SECONDS: Final = 0.05
 _MAX_BODY_BYTES: Final = 32 * 1024 * 1024
+_MAX_HEADER_LINE: Final = 65536
+_MAX_HEADERS: Final = 100
+_SUPPORTED_VERSIONS: Final = frozenset({"HTTP/1.0", "HTTP/1.1"})
+_END_OF_HEADERS: Final = frozenset({b"\r\n", b"\n", b""})
 
 
 def _is_loopback(address: str) -> bool:
@@ -97,6 +101,8 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: EmulatorHTTPServer
     server_version = "sell-sync-emulator"
+    raw_requestline: bytes  # set by the base class before parse_request
+    header_map: dict[str, str]
 
     @override
     def setup(self) -> None:
@@ -109,6 +115,49 @@ class _Handler(BaseHTTPRequestHandler):
         self.server.track(self.connection, add=False)
         with contextlib.suppress(OSError):
             super().finish()
+
+    @override
+    def parse_request(self) -> bool:
+        # The standard parser runs every header block through the e-mail package, which costs
+        # more than serving a page; this one reads the same HTTP/1.x request head into a dict
+        # with lower-case names.
+        self.close_connection = True
+        self.command, self.request_version, self.header_map = "", "HTTP/1.1", {}
+        self.requestline = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")
+        words = self.requestline.split()
+        if len(words) != 3:  # noqa: PLR2004 - method, target, version
+            self.send_error(http.HTTPStatus.BAD_REQUEST, "Bad request line")
+            return False
+        command, path, version = words
+        if version not in _SUPPORTED_VERSIONS:
+            self.send_error(http.HTTPStatus.HTTP_VERSION_NOT_SUPPORTED, "Only HTTP/1.x")
+            return False
+        self.command, self.path, self.request_version = command, path, version
+
+        for _ in range(_MAX_HEADERS + 1):
+            line = self.rfile.readline(_MAX_HEADER_LINE + 1)
+            if len(line) > _MAX_HEADER_LINE:
+                self.send_error(http.HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "Header too long")
+                return False
+            if line in _END_OF_HEADERS:
+                break
+            name, colon, value = line.decode("iso-8859-1").partition(":")
+            if not colon or not name.strip():
+                self.send_error(http.HTTPStatus.BAD_REQUEST, "Bad header line")
+                return False
+            self.header_map[name.strip().lower()] = value.strip()
+        else:
+            self.send_error(http.HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "Too many headers")
+            return False
+
+        connection = self.header_map.get("connection", "").lower()
+        if version == "HTTP/1.1":
+            self.close_connection = "close" in connection
+        else:
+            self.close_connection = "keep-alive" not in connection
+        if self.header_map.get("expect", "").lower() == "100-continue":
+            self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        return True
 
     @override
     def log_message(self, format: str, *args: Any) -> None:
@@ -131,7 +180,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._serve()
 
     def _read_body(self) -> bytes | None:
-        raw_length = self.headers.get("Content-Length")
+        raw_length = self.header_map.get("content-length")
         try:
             length = int(raw_length) if raw_length else 0
         except ValueError:
@@ -149,10 +198,9 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path.startswith(PREFIX + "/") or self.path == PREFIX:
             self._serve_control(body)
             return
-        host = self.headers.get("Host") or f"{DEFAULT_HOST}:{self.server.server_address[1]}"
-        headers = {name.lower(): value for name, value in self.headers.items()}
+        host = self.header_map.get("host") or f"{DEFAULT_HOST}:{self.server.server_address[1]}"
         reply = self.server.emulator.handle(
-            self.command, self.path, headers, body, f"http://{host}"
+            self.command, self.path, self.header_map, body, f"http://{host}"
         )
         self._write_reply(reply)
 

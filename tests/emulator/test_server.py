@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 
@@ -73,3 +74,37 @@ def test_url_names_the_bound_loopback_port(make_server):
     _emulator, client = make_server()
     assert client.url.startswith("http://127.0.0.1:")
     assert not client.url.endswith(":0")
+
+
+def raw_exchange(url: str, request: bytes) -> bytes:
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as connection:
+        connection.sendall(request)
+        chunks = []
+        while chunk := connection.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def test_malformed_request_heads_get_400_and_the_connection_closes(make_server):
+    _emulator, client = make_server()
+    assert raw_exchange(client.url, b"NONSENSE\r\n\r\n").startswith(b"HTTP/1.1 400")
+    bad_header = b"GET /_emulator/counters HTTP/1.1\r\nno colon here\r\n\r\n"
+    assert raw_exchange(client.url, bad_header).startswith(b"HTTP/1.1 400")
+    old = b"GET /_emulator/counters HTTP/2.0\r\n\r\n"
+    assert raw_exchange(client.url, old).startswith(b"HTTP/1.1 505")
+
+
+def test_http_1_0_and_connection_close_end_the_connection_after_the_reply(make_server):
+    _emulator, client = make_server()
+    reply = raw_exchange(client.url, b"GET /_emulator/counters HTTP/1.0\r\n\r\n")
+    assert reply.startswith(b"HTTP/1.1 200")
+    assert b"Connection: close" in reply
+    request = (
+        b"POST /v2/sync/ack HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+        b"Authorization: Bearer " + client.token.encode() + b"\r\nUser-Agent: raw\r\n"
+        b"X-Basecrm-Device-UUID: raw\r\nExpect: 100-continue\r\nContent-Length: 24\r\n\r\n"
+        b'{"data":{"ack_keys":[]}}'
+    )
+    reply = raw_exchange(client.url, request)
+    assert reply.startswith(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 202 Accepted")
