@@ -74,6 +74,11 @@ class KeyPack:
     Keys are buffered and fed to a streaming zlib compressor in blocks, so adding a key
     costs well under a microsecond, and a snapshot costs one copy of the compressor plus a
     base64 pass over the compressed bytes, whatever the number of keys.
+
+    A snapshot may be taken from a signal handler (the SDK writes the state on SIGTERM)
+    while the main thread is in the middle of `add`. Every change is therefore published
+    by one assignment of an immutable value: a snapshot sees a block of keys either
+    completely or not at all, and never a half-fed compressor.
     """
 
     def __init__(self, device_uuid: str) -> None:
@@ -83,11 +88,19 @@ class KeyPack:
             device_uuid: The device the keys were delivered to.
         """
         self.device_uuid = device_uuid
-        self.count = 0
-        self._compressor = zlib.compressobj(_ZLIB_LEVEL)
-        self._chunks: list[bytes] = []
+        # (compressed chunks, compressor that produced them, number of keys in them)
+        self._packed: tuple[tuple[bytes, ...], t.Any, int] = (
+            (),
+            zlib.compressobj(_ZLIB_LEVEL),
+            0,
+        )
         self._buffer: list[str] = []
         self._snapshot: dict[str, t.Any] | None = None
+
+    @property
+    def count(self) -> int:
+        """Keys added so far."""
+        return self._packed[2] + len(self._buffer)
 
     def add(self, ack_key: str) -> None:
         """Append one key.
@@ -96,21 +109,22 @@ class KeyPack:
             ack_key: The key, already checked with `is_valid_ack_key`.
         """
         self._buffer.append(ack_key)
-        self.count += 1
         self._snapshot = None
         if len(self._buffer) >= _BUFFERED_KEYS:
             self._flush_buffer()
 
     def _flush_buffer(self) -> None:
-        if not self._buffer:
+        keys = self._buffer
+        if not keys:
             return
-        text = KEY_SEPARATOR.join(self._buffer)
-        if self.count > len(self._buffer):
+        self._buffer = []
+        chunks, compressor, count = self._packed
+        text = KEY_SEPARATOR.join(keys)
+        if count:
             text = KEY_SEPARATOR + text
-        self._buffer.clear()
-        chunk = self._compressor.compress(text.encode())
-        if chunk:
-            self._chunks.append(chunk)
+        compressor = compressor.copy()
+        chunk = compressor.compress(text.encode())
+        self._packed = ((*chunks, chunk) if chunk else chunks, compressor, count + len(keys))
 
     def add_all(self, ack_keys: t.Iterable[str]) -> None:
         """Append several keys.
@@ -127,16 +141,18 @@ class KeyPack:
         Returns:
             ``{"device_uuid", "count", "ack_keys"}`` as written into the state.
         """
-        if self._snapshot is None:
+        snapshot = self._snapshot
+        if snapshot is None:
             self._flush_buffer()
-            tail = self._compressor.copy().flush()
-            packed = b"".join(self._chunks) + tail
-            self._snapshot = {
+            chunks, compressor, count = self._packed
+            packed = b"".join(chunks) + compressor.copy().flush()
+            snapshot = {
                 "device_uuid": self.device_uuid,
-                "count": self.count,
+                "count": count,
                 "ack_keys": base64.b64encode(packed).decode("ascii"),
             }
-        return self._snapshot
+            self._snapshot = snapshot
+        return snapshot
 
 
 def pack_keys(device_uuid: str, ack_keys: t.Iterable[str]) -> dict[str, t.Any]:

@@ -113,3 +113,14 @@ def test_malformed_bookmarks_are_rejected_with_a_one_line_message(name):
         read_bookmark(MALFORMED[name])
     assert "\n" not in str(caught.value)
     assert "_sell_sync" in str(caught.value)
+
+
+def test_a_snapshot_taken_in_the_middle_of_adding_keys_is_always_readable():
+    # The SDK writes the state from its SIGTERM handler, which can run between any two
+    # steps of the main thread; simulate by snapshotting between every add.
+    pack = KeyPack(DEVICE)
+    for i in range(2500):
+        pack.add(f"Deal-{i}-1")
+        if i % 97 == 0 or i % 1000 in (998, 999, 0, 1):
+            keys = unpack_keys(pack.to_group())
+            assert keys == [f"Deal-{j}-1" for j in range(i + 1)]
