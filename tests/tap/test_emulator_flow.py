@@ -374,3 +374,63 @@ def test_a_429_storm_beyond_the_retry_budget_ends_cleanly_keeping_every_pending_
     assert "gave up fetching after retries" in run.stderr
     assert len(all_pending(run.last_state)) == 50
     assert "Traceback" not in run.stderr
+
+
+def test_failed_objects_are_counted_not_acked_and_come_again(tmp_path):
+    emulator = make_emulator()
+    with serve(emulator) as server:
+        emulator.set_faults(Fault("failed_objects", endpoint="fetch", on_calls=(1,), count=3))
+        first = run_tap(tmp_path / "1", tap_config(emulator, server.url))
+        assert first.returncode == 0, first.stderr
+        assert "3 failed_objects" in first.stderr
+        assert "failed_objects" in first.stderr
+        total = sum(len(v) for v in emulator.current_objects().values())
+        assert len(first.records()) == total - 3
+        assert len(all_pending(first.last_state)) == total - 3
+        emulator.clear_faults()
+        second = run_tap(tmp_path / "2", tap_config(emulator, server.url), state=first.last_state)
+        assert len(second.records()) == 3
+
+
+def test_an_object_delivered_twice_in_one_session_is_emitted_once_at_its_newest_revision(
+    tmp_path,
+):
+    emulator = make_emulator(objects=600, page_size=20, latency_seconds=0.02)
+    with serve(emulator) as server:
+        config_path = _write(tmp_path, tap_config(emulator, server.url))
+        process = subprocess.Popen(
+            [TAP, "--config", str(config_path)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 20
+        while emulator.counters()["requests"].get("fetch", {}).get(200, 0) < 10:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        emulator.mutate(updates=60, seed=9)  # changed objects join the open session again
+        stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 0, stderr
+    deliveries = emulator.delivery_log()
+    newest: dict = {}
+    keys_of: dict = {}
+    for event in deliveries:
+        ref = (event.resource_type, event.key)
+        newest[ref] = max(newest.get(ref, 0), event.revision)
+        keys_of.setdefault(ref, set()).add(event.ack_key)
+    twice = [ref for ref, keys in keys_of.items() if len(keys) > 1]
+    assert twice, "the mutation should have re-queued objects already delivered"
+
+    messages = [json.loads(line) for line in stdout.splitlines()]
+    stream_type = {v: k for k, v in STREAM_OF.items()}
+    seen = []
+    for message in messages:
+        if message["type"] == "RECORD":
+            stream = message["stream"]
+            ref = (stream_type[stream], record_key(stream, message["record"]))
+            seen.append(ref)
+            assert message["record"]["sell_revision"] == newest[ref]
+    assert len(seen) == len(set(seen))
+    final = all_pending(messages[-1]["value"])
+    for ref in twice:
+        assert keys_of[ref] <= set(final)
