@@ -65,14 +65,22 @@ try:
     import msgspec
 
     _FAST_ENCODER: msgspec.json.Encoder | None = msgspec.json.Encoder()
+    _FAST_DECODER: msgspec.json.Decoder[Any] | None = msgspec.json.Decoder()
 except ImportError:  # pragma: no cover - msgspec comes with the project's dependencies
     _FAST_ENCODER = None
+    _FAST_DECODER = None
 
 
 def _json(value: object) -> bytes:
     if _FAST_ENCODER is not None:
         return _FAST_ENCODER.encode(value)
     return _ENCODER.encode(value).encode()
+
+
+def _decode(document: bytes) -> Any:  # noqa: ANN401 - any JSON value
+    if _FAST_DECODER is not None:
+        return _FAST_DECODER.decode(document)
+    return json.loads(document)
 
 
 def _camel(resource_type: str) -> str:
@@ -566,7 +574,11 @@ class Emulator:
             return result
 
     def current_objects(self) -> dict[str, dict[Key, Data]]:
-        """Return the live objects right now (treat the data as read-only).
+        """Return the live objects right now.
+
+        The data are the emulator's own (nested values can be shared between objects): treat
+        them as read-only and copy before changing. `live_object` returns an independent copy
+        of one object.
 
         Returns:
             {resource_type: {key: data}} for every type with live objects.
@@ -577,6 +589,23 @@ class Emulator:
                 if stored.data is not None:
                     result.setdefault(resource_type, {})[key] = stored.data
             return result
+
+    def live_object(self, resource_type: str, key: Key) -> Data | None:
+        """Return an independent copy of one live object, as the wire carries it.
+
+        Args:
+            resource_type: The resource type.
+            key: The object's key.
+
+        Returns:
+            The data, or None when the object is not live.
+        """
+        with self._lock:
+            stored = self._objects.get((resource_type, key))
+        if stored is None or stored.data is None:
+            return None
+        data: Data = _decode(stored.head + b"created" + stored.tail)["data"]
+        return data
 
     def deleted_keys(self) -> dict[str, set[Key]]:
         """Return the objects deleted so far and not re-created.

@@ -90,3 +90,13 @@ def test_items_come_in_creation_order_without_shuffle(make_server):
     assert [i["meta"]["type"] for i in other.drain()[:2]] != ["account", "user"]
     assert shuffled.config.shuffle
     assert emulator.config.shuffle is False
+
+
+def test_live_object_is_an_independent_copy_of_what_is_served():
+    emulator = Emulator(EmulatorConfig(seed=4, objects=200))
+    contact_id, contact = next(iter(emulator.current_objects()["contact"].items()))
+    copy = emulator.live_object("contact", contact_id)
+    assert copy == contact
+    copy["custom_fields"]["changed"] = True
+    assert "changed" not in emulator.current_objects()["contact"][contact_id]["custom_fields"]
+    assert emulator.live_object("contact", -1) is None
