@@ -53,7 +53,6 @@ EXPIRED: Final = "expired"
 _NOT_JSON_BODY: Final = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
 _EVENT_BYTES: Final = {e: e.encode() for e in ("created", "updated", "deleted")}
 _ENDPOINT_NAMES: Final = ("start", "fetch", "ack", "other")
-_CAP_CODES: Final = {409: "conflict", 422: "too_many_sessions", 429: "too_many_sessions"}
 
 ObjectRef = tuple[str, Key]
 
@@ -923,7 +922,7 @@ class Emulator:
             status = self._config.session_cap_status
             raise _ApiError(
                 status,
-                _CAP_CODES[status],
+                "too_many_sessions",
                 f"at most {self._config.max_active_sessions} sync sessions may be active",
             )
 

@@ -60,6 +60,8 @@ def test_session_cap_default_is_100_and_status_is_configurable(make_server):
     emulator, client = make_server(session_cap_status=409)
     for _ in range(100):
         assert client.start().status_code == 201
-    assert client.start().status_code == 409
+    refused = client.start()
+    assert refused.status_code == 409
+    assert refused.json()["errors"][0]["error"]["code"] == "too_many_sessions"
     assert emulator.expire_sessions() == 100
     assert client.start().status_code == 201
