@@ -7,10 +7,10 @@ import time
 
 
 def test_requests_beyond_the_burst_get_429_envelope(make_server):
-    emulator, client = make_server(rate_limit_per_hour=36_000, rate_limit_burst=5)
+    # One request every 10 s: nothing refills while the test runs, however slow the machine.
+    emulator, client = make_server(rate_limit_per_hour=360, rate_limit_burst=5)
     statuses = [client.ack([]).status_code for _ in range(8)]
-    assert statuses[:5] == [202] * 5
-    assert 429 in statuses[5:]
+    assert statuses == [202] * 5 + [429] * 3
     limited = client.ack([])
     assert limited.status_code == 429
     assert limited.json()["errors"][0]["error"]["code"] == "rate_limit_exceeded"
@@ -19,10 +19,10 @@ def test_requests_beyond_the_burst_get_429_envelope(make_server):
 
 
 def test_the_bucket_refills_at_the_hourly_rate(make_server):
-    _emulator, client = make_server(rate_limit_per_hour=36_000, rate_limit_burst=1)
+    _emulator, client = make_server(rate_limit_per_hour=7_200, rate_limit_burst=1)
     assert client.ack([]).status_code == 202
     assert client.ack([]).status_code == 429
-    time.sleep(0.15)  # 10 requests a second: one is allowed again after 0.1 s
+    time.sleep(0.6)  # 2 requests a second: one is allowed again after 0.5 s
     assert client.ack([]).status_code == 202
 
 
@@ -35,7 +35,7 @@ def test_retry_after_option_adds_the_header(make_server):
 
 
 def test_bad_tokens_do_not_spend_the_budget(make_server):
-    _emulator, client = make_server(rate_limit_per_hour=36_000, rate_limit_burst=2)
+    _emulator, client = make_server(rate_limit_per_hour=360, rate_limit_burst=2)
     good_token = client.token
     client.token = "wrong"  # noqa: S105 - a deliberately bad token
     assert {client.ack([]).status_code for _ in range(5)} == {401}
