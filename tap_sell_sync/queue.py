@@ -423,8 +423,10 @@ class SyncRun:
                     "?" if session.total_count is None else session.total_count,
                 )
                 self._drain_session(session.session_id)
-        except SellApiError:
+        except SellApiError as exc:
+            self.stop_reason = f"failed: {exc}"
             self._write_state()
+            self.finish()
             raise
         self._spool.index()
 
