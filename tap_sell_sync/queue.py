@@ -436,17 +436,16 @@ class SyncRun:
             return
         LOGGER.info("Acking %d keys that came back in the state.", count)
         try:
-            self.counters.incoming_acked = self.ledger.ack_incoming(
-                self.client,
-                self.options.ack_batch_size,
-            )
+            self.ledger.ack_incoming(self.client, self.options.ack_batch_size)
         except SellApiError as exc:
             left = self.ledger.incoming_count
+            self.counters.incoming_acked = count - left
             msg = (
                 f"could not ack {left} pending keys, so no session was started; they stay "
                 f"pending in the state and are acked on the next run: {exc}"
             )
             raise SellApiError(msg) from exc
+        self.counters.incoming_acked = count
 
     def _drain_session(self, session_id: str) -> None:
         assert self._spool is not None  # noqa: S101

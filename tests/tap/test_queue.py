@@ -373,3 +373,20 @@ def test_progress_lines_come_at_a_steady_interval_with_items_left_rate_and_eta(c
     assert "left" in progress[0]
     assert "items/s" in progress[0]
     assert "s to go" in progress[0]
+
+
+def test_when_a_later_ack_pack_fails_only_the_accepted_packs_leave_the_state():
+    class FailingSecondAck(FakeClient):
+        def ack(self, ack_keys, device_uuid):
+            if self.acks:
+                raise RetriableError("ack: Sell answered 503")
+            super().ack(ack_keys, device_uuid)
+
+    client = FailingSecondAck([])
+    run, writes = make_run(client, incoming={DEVICE: ["a", "b", "c", "d", "e"]})
+    with pytest.raises(SellApiError):
+        run.drain()
+    assert client.acks == [(DEVICE, ["a", "b"])]
+    assert writes == [{DEVICE: ["c", "d", "e"]}]
+    assert run.counters.incoming_acked == 2
+    assert client.starts == 0
