@@ -379,7 +379,8 @@ def test_when_a_later_ack_pack_fails_only_the_accepted_packs_leave_the_state():
     class FailingSecondAck(FakeClient):
         def ack(self, ack_keys, device_uuid):
             if self.acks:
-                raise RetriableError("ack: Sell answered 503")
+                msg = "ack: Sell answered 503"
+                raise RetriableError(msg)
             super().ack(ack_keys, device_uuid)
 
     client = FailingSecondAck([])
