@@ -26,3 +26,6 @@ if ! "$MELTANO_VENV/bin/meltano" --version 2>/dev/null | grep -q "$MELTANO_VERSI
 fi
 
 "$MELTANO_VENV/bin/meltano" install
+
+# target-duckdb opens output/warehouse.duckdb (meltano.yml) but does not create the folder.
+mkdir -p output
