@@ -609,11 +609,8 @@ class SyncRun:
             record[DELETED_AT_COLUMN] = deleted_at
             is_delete = 1
         else:
-            properties = route.properties
-            record = {name: value for name, value in data.items() if name in properties}
-            if len(record) != len(data):
-                dropped = counters.dropped_fields.setdefault(route.stream, set())
-                dropped.update(name for name in data if name not in properties)
+            # Usually every field is in the schema: the item's own dict becomes the record.
+            record = data if route.properties.issuperset(data) else self._schema_fields(route, data)
             if route.money_fields and not _convert_money(record, route.money_fields):
                 counters.unreadable += 1
                 return None
@@ -632,6 +629,21 @@ class SyncRun:
             _ENCODER.encode(record),
             ack_key,
         )
+
+    def _schema_fields(self, route: Route, data: dict[str, t.Any]) -> dict[str, t.Any]:
+        """Keep the fields the stream's schema names; note the others for the summary.
+
+        Args:
+            route: The item's route.
+            data: The item's data.
+
+        Returns:
+            A new dict with the named fields only.
+        """
+        properties = route.properties
+        dropped = self.counters.dropped_fields.setdefault(route.stream, set())
+        dropped.update(name for name in data if name not in properties)
+        return {name: value for name, value in data.items() if name in properties}
 
     def records(self, stream: str) -> Iterator[dict[str, t.Any]]:
         """Yield one stream's records; after each yield returns, its ack keys become pending.

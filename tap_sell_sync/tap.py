@@ -30,6 +30,7 @@ from singer_sdk.helpers.capabilities import (
     TapCapabilities,
 )
 from singer_sdk.plugin_base import _ConfigInput
+from singer_sdk.singerlib import SingerMessageType
 from typing_extensions import override
 
 from tap_sell_sync.client import DEFAULT_MAX_RETRY_SECONDS, SellClient
@@ -45,6 +46,7 @@ if t.TYPE_CHECKING:
     import click
     from singer_sdk.helpers import types
     from singer_sdk.io_base import GenericSingerWriter
+    from singer_sdk.singerlib.encoding.simple import Message
 
 PACKAGE = "tap-sell-sync"
 try:
@@ -284,6 +286,22 @@ def redact(message: str, secret: object) -> str:
     return message
 
 
+class _RecordBufferingWriter(MsgSpecWriter):
+    """The msgspec writer, flushing stdout after every message except RECORD.
+
+    The SDK's writer flushes after each message, one system call per record. Records now
+    wait in stdout's buffer until the next SCHEMA or STATE message (or the end of the
+    run), which writes them out in order before itself, so a STATE still follows the
+    RECORDs of the keys it holds.
+    """
+
+    @override
+    def write_message(self, message: Message) -> None:
+        sys.stdout.buffer.write(self.format_message(message))
+        if message.type != SingerMessageType.RECORD:
+            sys.stdout.flush()
+
+
 class _PendingKeysStateWriter(StateWriter):
     """Puts the current device UUID and pending ack keys into the state before each write."""
 
@@ -304,7 +322,7 @@ class TapSellSync(Tap):
 
     name = PACKAGE
     config_jsonschema = CONFIG_SCHEMA
-    message_writer_class = MsgSpecWriter
+    message_writer_class = _RecordBufferingWriter
     capabilities: t.ClassVar[list[CapabilitiesEnum]] = [
         TapCapabilities.CATALOG,
         TapCapabilities.DISCOVER,
