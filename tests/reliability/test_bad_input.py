@@ -104,16 +104,16 @@ CASES: dict[str, Case] = {
     "setting url a number": Case(ERROR, "api_url", setting("api_url", 443)),
     "setting url without a host": Case(ERROR, "api_url", setting("api_url", "https://")),
     "setting url with a query": Case(
-        ERROR, "api_url", setting("api_url", "https://api.getbase.com/?a=1")
+        ERROR, "api_url", setting("api_url", "https://sell.invalid/?a=1")
     ),
     "setting url plain http to a private address": Case(
-        ERROR, "https", setting("api_url", "http://10.0.0.1")
+        ERROR, "https", setting("api_url", "http://192.0.2.1")
     ),
     "setting url plain http to a name that starts like loopback": Case(
-        ERROR, "https", setting("api_url", "http://127.0.0.1.example.com")
+        ERROR, "https", setting("api_url", "http://127.0.0.1.invalid")
     ),
     "setting url plain http to a localhost subdomain": Case(
-        ERROR, "https", setting("api_url", "http://localhost.example.com")
+        ERROR, "https", setting("api_url", "http://localhost.invalid")
     ),
     "setting user agent a number": Case(ERROR, "user_agent", setting("user_agent", 5)),
     "setting user agent with a newline": Case(ERROR, "user_agent", setting("user_agent", "a\nb")),
