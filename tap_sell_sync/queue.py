@@ -725,13 +725,15 @@ class SyncRun:
                 else "not acked, so a newer tap can pick them up",
             )
         LOGGER.info(
-            "Summary: %d items in %d pages (%d empty) in %.1f s; stopped: %s; %d records "
-            "(%d deletes); %d superseded revisions; %d unreadable items skipped; "
+            "Summary: %d items in %d pages (%d empty, %d without a list of items) in %.1f s; "
+            "stopped: %s; %d records (%d deletes); %d superseded revisions; "
+            "%d unreadable items skipped; "
             "%d unknown event types; %d failed_objects; %d incoming keys acked; %d keys "
             "pending ack; requests: %d (%s), %d retries.",
             counters.items,
             counters.pages,
             counters.empty_pages,
+            counters.malformed_pages,
             elapsed,
             self.stop_reason or "not started",
             sum(counters.records.values()),

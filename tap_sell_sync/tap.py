@@ -499,11 +499,18 @@ class TapSellSync(Tap):
             The merged configuration input.
         """
         try:
-            return super().cb_config(ctx, param, value)
+            config = super().cb_config(ctx, param, value)
+            # The SDK merges each file into a dict, so a JSON list of pairs, or an empty list,
+            # would pass as settings; only an object is a config file.
+            for path in value:
+                if path != "ENV" and not isinstance(json.loads(_read_text(path)), dict):
+                    msg = f"{path} must hold a JSON object of settings"
+                    raise ValueError(msg)  # noqa: TRY301
         except (OSError, ValueError, TypeError) as exc:
             reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
             cls.logger.error("cannot read the config file: %s", reason)  # noqa: TRY400
             ctx.exit(1)
+        return config
 
     @classmethod
     @override
@@ -566,6 +573,19 @@ class TapSellSync(Tap):
         except TapSellSyncError as exc:
             cls.logger.error("%s", redact(str(exc), token))  # noqa: TRY400
             sys.exit(1)
+
+
+def _read_text(path: str) -> str:
+    """Read a settings file.
+
+    Args:
+        path: The file.
+
+    Returns:
+        Its text.
+    """
+    with open(path, encoding="utf-8") as file:  # noqa: PTH123
+        return file.read()
 
 
 def _find_token(config: _ConfigInput) -> object:

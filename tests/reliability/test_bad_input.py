@@ -151,7 +151,11 @@ CASES: dict[str, Case] = {
     "setting policy null": Case(ERROR, "ack_unknown_types", setting("ack_unknown_types", None)),
     "config file empty": Case(ERROR, "config", ""),
     "config file not JSON": Case(ERROR, "config", "{oops"),
-    "config file a list": Case(ERROR, "access_token", "[]"),
+    "config file an empty list": Case(ERROR, "JSON object", "[]"),
+    "config file a list of pairs": Case(
+        ERROR, "JSON object", json.dumps([["access_token", TOKEN], ["api_url", URL]])
+    ),
+    "config file a JSON string": Case(ERROR, "config file", '"settings"'),
     # --- state --------------------------------------------------------------------------------
     "state null": Case(ERROR, "JSON object", state="null"),
     "state a number": Case(ERROR, "JSON object", state="5"),
@@ -235,7 +239,11 @@ CASES: dict[str, Case] = {
         records=0,
     ),
     "fetch answers 200 without items": Case(
-        SKIP, "no list of items", start=(session(),), fetch=(Reply(200, {"meta": {}}),), records=0
+        SKIP,
+        "1 without a list of items",
+        start=(session(),),
+        fetch=(Reply(200, {"meta": {}}),),
+        records=0,
     ),
     "fetch answers items that are not a list": Case(
         SKIP,
