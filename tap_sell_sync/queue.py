@@ -31,6 +31,7 @@ import logging
 import shutil
 import sqlite3
 import tempfile
+import threading
 import time
 import typing as t
 import weakref
@@ -350,6 +351,57 @@ def _utc_now_text() -> str:
     return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+class _PageFetch:
+    """One fetch of the next queue page, running in a background thread.
+
+    The drain asks for the next page while it reads the current one, so the reading does not
+    add to each round trip and the request budget stays busy. There is never more than one
+    fetch in flight, and the order of calls is the same as without it. The thread is a
+    daemon, so a run stopped by a signal does not wait for it.
+    """
+
+    def __init__(self, client: SellClient, session_id: str, device_uuid: str) -> None:
+        """Start the fetch.
+
+        Args:
+            client: The Sell client (used by this thread only until `result` returns).
+            session_id: The session.
+            device_uuid: The device.
+        """
+        self._page: QueuePage | None = None
+        self._error: BaseException | None = None
+        self._done = threading.Event()
+        thread = threading.Thread(
+            target=self._run,
+            args=(client, session_id, device_uuid),
+            name="tap-sell-sync-fetch",
+            daemon=True,
+        )
+        thread.start()
+
+    def _run(self, client: SellClient, session_id: str, device_uuid: str) -> None:
+        try:
+            self._page = client.fetch_page(session_id, device_uuid)
+        except BaseException as exc:  # noqa: BLE001 - raised again in the waiting thread
+            self._error = exc
+        finally:
+            self._done.set()
+
+    def result(self) -> QueuePage | None:
+        """Wait for the page.
+
+        Returns:
+            The page, or None when the queue is drained.
+
+        Raises:
+            BaseException: Whatever the fetch raised.
+        """
+        self._done.wait()
+        if self._error is not None:
+            raise self._error
+        return self._page
+
+
 class SyncRun:
     """Drains one session of the main queue into a spool and hands each stream its records.
 
@@ -447,39 +499,43 @@ class SyncRun:
             raise SellApiError(msg) from exc
         self.counters.incoming_acked = count
 
-    def _drain_session(self, session_id: str) -> None:
+    def _drain_session(self, session_id: str) -> None:  # noqa: C901
         assert self._spool is not None  # noqa: S101
-        options = self.options
+        device_uuid = self.ledger.device_uuid
         last_progress = self._clock()
         consecutive_empty = 0
         count_left: int | None = None
+        pending: _PageFetch | None = None
         while True:
-            if options.max_items and self.counters.items >= options.max_items:
-                self.stop_reason = f"max_items_per_run ({options.max_items}) reached"
-                break
-            if options.max_seconds and self._clock() - self._started >= options.max_seconds:
-                self.stop_reason = f"max_seconds_per_run ({options.max_seconds:g}) reached"
-                break
+            if pending is None:
+                self.stop_reason = self._bound_reached(self.counters.items)
+                if self.stop_reason:
+                    break
+                pending = _PageFetch(self.client, session_id, device_uuid)
             try:
-                page = self.client.fetch_page(session_id, self.ledger.device_uuid)
+                page = pending.result()
             except SessionLostError as exc:
                 self.stop_reason = str(exc)
                 break
             except RetriableError as exc:
                 self.stop_reason = f"gave up fetching after retries: {exc}"
                 break
+            pending = None
             if page is None:
                 self.stop_reason = "queue drained"
                 break
 
+            # Ask for the next page before reading this one, so that reading it overlaps the
+            # next round trip; the same checks as above decide whether to ask.
+            consecutive_empty = 0 if page.items else consecutive_empty + 1
+            if self._may_fetch_after(page, consecutive_empty):
+                pending = _PageFetch(self.client, session_id, device_uuid)
+
             self.counters.pages += 1
             count_left = page.count_left if page.count_left is not None else count_left
             self._take_page(page)
-            if page.items:
-                consecutive_empty = 0
-            else:
+            if not page.items:
                 self.counters.empty_pages += 1
-                consecutive_empty += 1
                 if consecutive_empty >= MAX_CONSECUTIVE_EMPTY_PAGES:
                     self.stop_reason = f"{consecutive_empty} empty pages in a row"
                     break
@@ -497,6 +553,39 @@ class SyncRun:
             self.counters.items,
             self.counters.pages,
         )
+
+    def _bound_reached(self, items: int) -> str | None:
+        """Tell whether the run's bounds forbid another fetch.
+
+        Args:
+            items: Items taken so far (counting a page about to be taken).
+
+        Returns:
+            Why the drain stops, or None to go on.
+        """
+        options = self.options
+        if options.max_items and items >= options.max_items:
+            return f"max_items_per_run ({options.max_items}) reached"
+        if options.max_seconds and self._clock() - self._started >= options.max_seconds:
+            return f"max_seconds_per_run ({options.max_seconds:g}) reached"
+        return None
+
+    def _may_fetch_after(self, page: QueuePage, consecutive_empty: int) -> bool:
+        """Tell whether another page is to be fetched once this page is taken.
+
+        Args:
+            page: The page about to be taken.
+            consecutive_empty: Empty pages in a row, this one included.
+
+        Returns:
+            True when neither the empty pages nor the run's bounds stop the drain.
+        """
+        if consecutive_empty >= MAX_CONSECUTIVE_EMPTY_PAGES:
+            return False
+        taken = len(page.items)
+        if self.options.max_items:
+            taken = max(0, min(taken, self.options.max_items - self.counters.items))
+        return self._bound_reached(self.counters.items + taken) is None
 
     def _log_progress(self, count_left: int | None) -> None:
         elapsed = max(self._clock() - self._started, 1e-9)
