@@ -31,6 +31,7 @@ SUMMARY = re.compile(
 
 
 def test_a_short_fixed_seed_harness_run_converges_with_nothing_lost_and_no_early_ack(tmp_path):
+    started = time.monotonic()
     done = subprocess.run(
         [
             sys.executable,
@@ -57,6 +58,7 @@ def test_a_short_fixed_seed_harness_run_converges_with_nothing_lost_and_no_early
     assert 1 <= most <= 4 + 6
     assert "token leaks: 0, tracebacks: 0" in summary
     assert done.returncode == 0, done.stdout
+    assert time.monotonic() - started < 120
 
 
 def test_the_plans_cover_every_fault_kill_and_both_requeue_readings():
