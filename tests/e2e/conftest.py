@@ -4,6 +4,8 @@
 scripts/test.sh starts the PostgreSQL server and passes it in E2E_PG_* variables; Meltano
 and its plugins are the ones scripts/bootstrap.sh installed. Each test gets its own Meltano
 system database (so its own stored state), its own database schema and its own emulator.
+A pipeline run is the job users run, `meltano run sell-to-postgres`: the tap, target-postgres,
+then the utility that turns the target's date-time columns into timestamptz.
 Nothing here skips: a missing server or Meltano fails the test with a message.
 """
 
@@ -32,6 +34,9 @@ TOKEN = "e2e-token-" + "7" * 54
 STATE_BOOKMARK = "_sell_sync"
 ENVIRONMENT = "dev"
 STATE_ID = f"{ENVIRONMENT}:tap-sell-sync-to-target-postgres"
+#: The main job of meltano.yml, and its steps as docs/pipeline.md spells them out.
+JOB = "sell-to-postgres"
+JOB_BLOCKS = ("tap-sell-sync", "target-postgres", "postgres-timestamptz:convert")
 MELTANO_TIMEOUT_SECONDS = 300
 # Columns the tap or the target add; everything else must equal the emulator's data.
 PIPELINE_COLUMNS = frozenset(
@@ -248,10 +253,12 @@ class Pipeline:
     def run(
         self, *extra: str, check: bool = True, env: dict[str, str] | None = None
     ) -> subprocess.CompletedProcess[str]:
-        """`meltano run tap-sell-sync target-postgres` with optional flags."""
-        return self.meltano_cmd(
-            "run", *extra, "tap-sell-sync", "target-postgres", check=check, env=env
-        )
+        """`meltano run sell-to-postgres`, the main job, with optional flags."""
+        return self.meltano_cmd("run", *extra, JOB, check=check, env=env)
+
+    def run_blocks(self, *extra: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        """The main job's steps named one by one on the command line, as the docs show them."""
+        return self.meltano_cmd("run", *extra, *JOB_BLOCKS, check=check)
 
     def stored_state(self) -> dict[str, Any] | None:
         """The Singer state Meltano holds for the pipeline, or None."""
@@ -287,6 +294,17 @@ class Pipeline:
                 key = row[keys[0]] if len(keys) == 1 else tuple(row[k] for k in keys)
                 rows[key] = row
         return Table(columns, rows)
+
+    def columns_of_type(self, data_type: str) -> set[tuple[str, str]]:
+        """Every (table, column) of this test's schema whose type is `data_type`."""
+        with self.postgres.connect() as conn:
+            return set(
+                conn.execute(
+                    "SELECT table_name, column_name FROM information_schema.columns"
+                    " WHERE table_schema = %s AND data_type = %s",
+                    (self.schema, data_type),
+                ).fetchall()
+            )
 
     def table_names(self) -> set[str]:
         """Tables the target created in this test's schema."""

@@ -1,7 +1,8 @@
 # Copyright 2026 The tap-sell-sync authors. Licensed under the Apache License, Version 2.0.
-"""`meltano run tap-sell-sync target-postgres` against the emulator and a real PostgreSQL.
+"""The main job, `meltano run sell-to-postgres`, against the emulator and a real PostgreSQL.
 
-Each test starts from a new device, a new Meltano system database and a new schema.
+Each test starts from a new device, a new Meltano system database and a new schema. The
+server runs in Asia/Kolkata on purpose: timestamps must still land as the instants Sell sent.
 """
 
 from __future__ import annotations
@@ -16,6 +17,18 @@ from psycopg import sql
 pytestmark = pytest.mark.e2e
 
 INT32_MAX = 2**31 - 1
+SELL_TIMESTAMPS = ("created_at", "updated_at", "_sdc_deleted_at")
+TIMESTAMP = "timestamp without time zone"
+TIMESTAMPTZ = "timestamp with time zone"
+
+
+def _instant(text: str) -> dt.datetime:
+    """An ISO-8601 UTC timestamp from the emulator, as an aware datetime."""
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
 
 
 def _delivered_keys(emu, since: float = 0.0, device: str | None = None) -> set[str]:
@@ -54,10 +67,14 @@ def test_first_run_lands_every_table_with_exactly_the_emulators_objects(pipeline
     assert deals.columns["id"] == "bigint"
     assert deals.columns["value"] == "numeric"
     assert deals.columns["custom_fields"] == "jsonb"
-    # target-postgres 0.8.1 maps date-time to `timestamp without time zone`; with the
-    # loader's session in UTC (PGTZ in meltano.yml) the column holds the UTC instant even
-    # though this server's time zone is not UTC.
-    assert deals.columns["created_at"] == "timestamp without time zone"
+    # target-postgres creates date-time columns as `timestamp without time zone`; the job's
+    # last step turns every one of them into timestamptz, values read as UTC.
+    for resource_type in ("deal", "contact", "note"):
+        table = pipeline.table(resource_type)
+        for column in SELL_TIMESTAMPS:
+            assert table.columns[column] == TIMESTAMPTZ, (resource_type, column)
+    assert pipeline.columns_of_type(TIMESTAMP) == set()
+    assert ("tasks", "due_date") in pipeline.columns_of_type(TIMESTAMPTZ)
 
     key, deal = _find(
         current["deal"],
@@ -65,8 +82,10 @@ def test_first_run_lands_every_table_with_exactly_the_emulators_objects(pipeline
     )
     assert deals.rows[key]["value"] == Decimal(deal["value"])
     assert deals.rows[key]["value"] != deals.rows[key]["value"].to_integral_value()
-    created = dt.datetime.fromisoformat(deal["created_at"].replace("Z", "+00:00"))
-    assert deals.rows[key]["created_at"] == created.astimezone(dt.UTC).replace(tzinfo=None)
+    # The same instants as Sell's, not shifted by this server's Asia/Kolkata time zone.
+    for column in ("created_at", "updated_at", "last_activity_at"):
+        assert deals.rows[key][column] == _instant(deal[column]), column
+    assert deals.rows[key]["_sdc_deleted_at"] is None
 
     key, deal = _find(current["deal"], lambda d: bool(d.get("custom_fields")))
     assert deals.rows[key]["custom_fields"] == deal["custom_fields"]
@@ -101,16 +120,59 @@ def test_second_run_after_changes_equals_the_emulator_with_deletes_marked(pipeli
     # deletes of objects that had landed must show up as marked rows.
     seen_deleted = [(rtype, key) for rtype, key in change.deleted if key in landed[rtype]]
     assert seen_deleted, "the mutation deleted nothing that had landed"
+    timestamptz_columns = pipeline.columns_of_type(TIMESTAMPTZ)
 
-    pipeline.run()
+    # This time the steps as docs/pipeline.md names them, rather than the job.
+    second_started = _now()
+    pipeline.run_blocks()
+    second_ended = _now()
 
+    # The target loaded into the timestamptz columns and kept them; nothing went back.
+    assert pipeline.columns_of_type(TIMESTAMP) == set()
+    assert pipeline.columns_of_type(TIMESTAMPTZ) == timestamptz_columns
     assert pipeline.differences(emu) == []
     for resource_type, key in seen_deleted:
         row = pipeline.table(resource_type).rows.get(key)
         assert row is not None, f"deleted {resource_type} {key} vanished instead of being marked"
-        assert row["_sdc_deleted_at"] is not None
+        # When the tap received the delete: during this run, as an instant.
+        assert second_started <= row["_sdc_deleted_at"] <= second_ended, (resource_type, key)
     total_marked = sum(len(pipeline.table(rtype).deleted()) for rtype in landed)
     assert total_marked >= len(seen_deleted)
+
+
+def test_a_column_or_table_the_target_creates_on_a_later_run_ends_as_timestamptz(
+    pipeline, emulator
+):
+    emu, _url = emulator
+    pipeline.run()
+    # Make the next load add a date-time column to an existing table and create a table
+    # anew: both come from target-postgres as `timestamp without time zone`.
+    with pipeline.postgres.connect() as conn:
+        conn.execute(
+            sql.SQL("ALTER TABLE {}.deals DROP COLUMN last_activity_at").format(
+                sql.Identifier(pipeline.schema)
+            )
+        )
+        conn.execute(sql.SQL("DROP TABLE {}.notes").format(sql.Identifier(pipeline.schema)))
+    # Every deal and note changes, so the next run brings all of them again.
+    current = emu.current_objects()
+    for deal in current["deal"].values():
+        emu.put_object("deal", {**deal, "name": f"{deal['name']} (renamed)"})
+    for note in current["note"].values():
+        emu.put_object("note", {**note, "content": f"{note['content']} (edited)"})
+
+    pipeline.run()
+
+    assert pipeline.table("deal").columns["last_activity_at"] == TIMESTAMPTZ
+    notes = pipeline.table("note")
+    for column in SELL_TIMESTAMPS:
+        assert notes.columns[column] == TIMESTAMPTZ, column
+    assert pipeline.columns_of_type(TIMESTAMP) == set()
+    key, deal = _find(emu.current_objects()["deal"], lambda d: bool(d.get("last_activity_at")))
+    assert pipeline.table("deal").rows[key]["last_activity_at"] == _instant(
+        deal["last_activity_at"]
+    )
+    assert pipeline.differences(emu) == []
 
 
 def test_acks_never_precede_the_state_meltano_stored_and_follow_it_next_run(pipeline, emulator):
