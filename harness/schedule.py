@@ -90,6 +90,7 @@ class SchedulePlan:
     max_items_per_run: int
     max_retry_seconds: float
     runs: tuple[RunPlan, ...]
+    max_seconds_per_run: float | None = None
 
 
 @dataclass
@@ -103,6 +104,7 @@ class ScheduleResult:
     lost: int = 0
     early_acks: int = 0
     unannounced: int = 0
+    state_lost: bool = False
     extra_rows: int = 0
     token_leaks: int = 0
     tracebacks: int = 0
@@ -228,6 +230,7 @@ def make_plan(seed: int, index: int) -> SchedulePlan:
         max_items_per_run=rng.choice([0, 0, 40, 100_000]),
         max_retry_seconds=rng.choice([1.0, 2.0, 3.0]),
         runs=tuple(runs),
+        max_seconds_per_run=rng.choice([None, None, None, 0.3]),
     )
 
 
@@ -434,6 +437,8 @@ def run_schedule(  # noqa: C901, PLR0912, PLR0915
             "ack_batch_size": plan.ack_batch_size,
             "max_items_per_run": plan.max_items_per_run,
         }
+        if plan.max_seconds_per_run is not None:
+            tap_config["max_seconds_per_run"] = plan.max_seconds_per_run
         target_config = {
             "path": str(database),
             "drain_interval_seconds": TARGET_DRAIN_INTERVAL_SECONDS,
@@ -494,6 +499,12 @@ def run_schedule(  # noqa: C901, PLR0912, PLR0915
     result.lost, result.unannounced, result.extra_rows, problems = compare(
         emulator, read_target(database), last_device
     )
+    if result.unannounced and not result.state_lost:
+        # Without a run whose state could be lost, every stored record's key came back and
+        # was acked, so Sell must have announced the delete: the tap lost it.
+        result.lost += result.unannounced
+        result.problems.append(f"{result.unannounced} deletes missing though no state was lost")
+        result.unannounced = 0
     early = early_acks(emulator, first_seen)
     result.early_acks = len(early)
     result.problems.extend(problems[:10] + early[:10])
@@ -529,6 +540,8 @@ def _note_run(
         result.token_leaks += 1
         result.problems.append(f"run {number}: the access token appeared in the output")
     tap_was_killed = run.tap_killed or run.target_killed
+    if tap_was_killed or run.target_returncode != 0:
+        result.state_lost = True
     if "Traceback" in run.tap_stderr and not tap_was_killed:
         result.tracebacks += 1
         result.problems.append(f"run {number}: the tap printed a traceback")
