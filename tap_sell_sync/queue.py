@@ -35,16 +35,18 @@ import threading
 import time
 import typing as t
 import weakref
+from collections import Counter
 from dataclasses import dataclass, field
 
 import msgspec
 
+from tap_sell_sync.conform import ValueCheck, conform_record
 from tap_sell_sync.errors import RetriableError, SellApiError, SessionLostError
 from tap_sell_sync.schemas import DELETED_AT_COLUMN, EVENT_TYPE_COLUMN, REVISION_COLUMN
 from tap_sell_sync.state import KeyPack, build_bookmark, is_valid_ack_key, pack_keys
 
 if t.TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator
+    from collections.abc import Callable, Iterable, Iterator, Mapping
 
     from tap_sell_sync.client import QueuePage, SellClient
 
@@ -74,6 +76,7 @@ class Route:
     key_fields: tuple[str, ...]
     properties: frozenset[str]
     money_fields: tuple[str, ...] = ()
+    checks: Mapping[str, ValueCheck] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -107,6 +110,7 @@ class RunCounters:
     failed_objects: int = 0
     incoming_acked: int = 0
     dropped_fields: dict[str, set[str]] = field(default_factory=dict)
+    invalid_values: dict[str, Counter[str]] = field(default_factory=dict)
 
 
 class AckLedger:
@@ -703,6 +707,9 @@ class SyncRun:
             if route.money_fields and not _convert_money(record, route.money_fields):
                 counters.unreadable += 1
                 return None
+            invalid = conform_record(record, route.checks)
+            if invalid:
+                counters.invalid_values.setdefault(route.stream, Counter()).update(invalid)
             is_delete = 0
         record[EVENT_TYPE_COLUMN] = event_type
         record[REVISION_COLUMN] = revision
@@ -796,6 +803,12 @@ class SyncRun:
                 stream,
                 ", ".join(sorted(names)),
             )
+        for stream, fields in sorted(counters.invalid_values.items()):
+            LOGGER.warning(
+                "Stream %s: values of the wrong type were set to null: %s.",
+                stream,
+                ", ".join(f"{name} {count}" for name, count in sorted(fields.items())),
+            )
         if counters.deselected:
             LOGGER.info(
                 "Items of deselected streams: %s; %s. Selecting such a stream later needs a "
@@ -816,7 +829,7 @@ class SyncRun:
         LOGGER.info(
             "Summary: %d items in %d pages (%d empty, %d without a list of items) in %.1f s; "
             "stopped: %s; %d records (%d deletes); %d superseded revisions; "
-            "%d unreadable items skipped; "
+            "%d unreadable items skipped; %d values of the wrong type set to null; "
             "%d unknown event types; %d failed_objects; %d incoming keys acked; %d keys "
             "pending ack; requests: %d (%s), %d retries.",
             counters.items,
@@ -829,6 +842,7 @@ class SyncRun:
             sum(counters.deletes.values()),
             counters.superseded,
             counters.unreadable,
+            sum(sum(fields.values()) for fields in counters.invalid_values.values()),
             counters.unknown_event_types,
             counters.failed_objects,
             counters.incoming_acked,

@@ -34,6 +34,7 @@ from singer_sdk.singerlib import SingerMessageType
 from typing_extensions import override
 
 from tap_sell_sync.client import DEFAULT_MAX_RETRY_SECONDS, SellClient
+from tap_sell_sync.conform import compile_properties
 from tap_sell_sync.errors import SettingsError, StateError, TapSellSyncError
 from tap_sell_sync.queue import AckLedger, Route, RunOptions, SyncRun
 from tap_sell_sync.schemas import MONEY_FIELDS
@@ -408,6 +409,7 @@ class TapSellSync(Tap):
                     key_fields=tuple(stream.primary_keys or ()),
                     properties=frozenset(stream.schema["properties"]),
                     money_fields=MONEY_FIELDS.get(stream.resource_type, ()),
+                    checks=compile_properties(stream.schema),
                 )
         return routes
 
