@@ -182,6 +182,7 @@ def run_measured(  # noqa: PLR0913
     env: dict[str, str] | None = None,
     timeout: float,
     on_start: Callable[[int], None] | None = None,
+    cwd: Path | None = None,
 ) -> Measured:
     """Run a command to its end; time it and read its peak resident memory.
 
@@ -195,12 +196,13 @@ def run_measured(  # noqa: PLR0913
         env: Its environment (default: ours).
         timeout: Seconds after which it is killed.
         on_start: Called with its process id once it runs.
+        cwd: Its working directory (default: ours).
 
     Returns:
         Wall time, CPU times, peak resident memory and exit status.
     """
     started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=stdout, stderr=stderr, env=env)
+    process = subprocess.Popen(command, stdout=stdout, stderr=stderr, env=env, cwd=cwd)
     if on_start is not None:
         on_start(process.pid)
     timer = threading.Timer(timeout, process.kill)
