@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import argparse
 import gc
+import math
 import os
 import signal
 import sys
 import threading
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, NoReturn
+
+from typing_extensions import override
 
 from sell_sync_emulator.config import (
     DEFAULT_MAX_ACTIVE_SESSIONS,
@@ -34,19 +37,67 @@ if TYPE_CHECKING:
     from types import FrameType
 
 TOKEN_ENVIRONMENT_VARIABLE: Final = "SELL_SYNC_EMULATOR_TOKEN"  # noqa: S105 - a variable name
+PROGRAM: Final = "sell-sync-emulator"
+MAX_PORT: Final = 65_535
+#: Objects cost about 3.5 KB of memory each: two million is about 7 GB, and far beyond what a
+#: test or benchmark needs. A larger number is taken for a typing mistake.
+MAX_OBJECTS: Final = 2_000_000
 _USAGE_ERROR: Final = 2
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line (no usage block) and exit status 2."""
+
+    @override
+    def error(self, message: str) -> NoReturn:
+        self.exit(_USAGE_ERROR, f"{PROGRAM}: error: {message}\n")
+
+
+def _port(text: str) -> int:
+    port = int(text)
+    if not 0 <= port <= MAX_PORT:
+        msg = f"a port is 0 to {MAX_PORT} (0 picks a free one), got {port}"
+        raise argparse.ArgumentTypeError(msg)
+    return port
+
+
+def _object_count(text: str) -> int:
+    count = int(text)
+    if not 0 <= count <= MAX_OBJECTS:
+        msg = f"must be 0 to {MAX_OBJECTS:,}, got {count}"
+        raise argparse.ArgumentTypeError(msg)
+    return count
+
+
+def _seconds(text: str) -> float:
+    seconds = float(text)
+    if not math.isfinite(seconds):
+        msg = f"must be a finite number of seconds, got {text}"
+        raise argparse.ArgumentTypeError(msg)
+    return seconds
+
+
+# argparse names the type in its message for a value the type function rejects with ValueError.
+_port.__name__ = "port"
+_object_count.__name__ = "integer"
+_seconds.__name__ = "number"
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="sell-sync-emulator",
+    parser = _OneLineParser(
+        prog=PROGRAM,
         description="A local emulator of the Zendesk Sell Sync API, for tests, demos, benchmarks.",
     )
     add = parser.add_argument
     add("--host", default=DEFAULT_HOST, help="address to bind (default %(default)s)")
-    add("--port", type=int, default=0, help="port to bind; 0 picks a free one (default)")
+    add("--port", type=_port, default=0, help="port to bind; 0 picks a free one (default)")
     add("--seed", type=int, default=DEFAULT_SEED, help="seed of the data (default %(default)s)")
-    add("--objects", type=int, default=DEFAULT_OBJECTS, help="objects at start (%(default)s)")
+    add(
+        "--objects",
+        type=_object_count,
+        default=DEFAULT_OBJECTS,
+        help="objects at start (%(default)s)",
+    )
     add("--page-size", type=int, default=DEFAULT_PAGE_SIZE, help="items per page (%(default)s)")
     add(
         "--token",
@@ -92,14 +143,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     add(
         "--session-ttl",
-        type=float,
+        type=_seconds,
         default=DEFAULT_SESSION_TTL_SECONDS,
         help="seconds of inactivity after which a session expires (default %(default)s)",
     )
-    add("--latency", type=float, default=0.0, help="seconds added to every protocol reply")
+    add("--latency", type=_seconds, default=0.0, help="seconds added to every protocol reply")
     add(
         "--unknown-type-objects",
-        type=int,
+        type=_object_count,
         default=0,
         help="add this many objects of a resource type no client knows",
     )
@@ -140,7 +191,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             insufficient_scope=options.insufficient_scope,
         )
     except ValueError as error:
-        parser.exit(_USAGE_ERROR, f"sell-sync-emulator: error: {error}\n")
+        parser.error(str(error))
 
     emulator = Emulator(config)
     # The generated account lives as long as the process: keep the cyclic garbage collector

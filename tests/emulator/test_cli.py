@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from sell_sync_emulator.__main__ import main
+
 COMMAND = str(Path(sys.executable).with_name("sell-sync-emulator"))
 TOKEN = "cli-token-" + "c" * 54
 
@@ -81,3 +83,47 @@ def test_client_hanging_up_on_a_slow_reply_leaves_no_noise():
         stdout, stderr = process.communicate(timeout=10)
     assert stderr == ""
     assert stdout == ""  # nothing after the URL line
+
+
+PORT_RANGE = "argument --port: a port is 0 to 65535 (0 picks a free one), got"
+OBJECT_RANGE = "must be 0 to 2,000,000, got"
+NOT_FINITE = "must be a finite number of seconds, got"
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--port", "-1"], f"{PORT_RANGE} -1"),
+        (["--port", "99999"], f"{PORT_RANGE} 99999"),
+        (["--port", "http"], "argument --port: invalid port value: 'http'"),
+        (["--objects", "3000000"], f"argument --objects: {OBJECT_RANGE} 3000000"),
+        (["--objects", "-1"], f"argument --objects: {OBJECT_RANGE} -1"),
+        (["--unknown-type-objects", "-2"], f"argument --unknown-type-objects: {OBJECT_RANGE} -2"),
+        (["--session-ttl", "nan"], f"argument --session-ttl: {NOT_FINITE} nan"),
+        (["--latency", "inf"], f"argument --latency: {NOT_FINITE} inf"),
+        (
+            ["--latency", "-0.5"],
+            "session_ttl_seconds must be positive and latency_seconds not negative",
+        ),
+        (
+            ["--rate-burst", "0"],
+            "rate_limit_per_hour must be 0 or more and rate_limit_burst at least 1",
+        ),
+        (["--no-such-option"], "unrecognized arguments: --no-such-option"),
+    ],
+)
+def test_out_of_range_options_end_with_one_line_and_status_2(capsys, arguments, message):
+    with pytest.raises(SystemExit) as stopped:
+        main(arguments)
+    assert stopped.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == f"sell-sync-emulator: error: {message}\n"
+
+
+def test_command_rejects_a_port_out_of_range_without_a_traceback():
+    result = subprocess.run(
+        [COMMAND, "--port", "-1"], capture_output=True, text=True, timeout=30, check=False
+    )
+    assert result.returncode == 2
+    assert result.stderr == f"sell-sync-emulator: error: {PORT_RANGE} -1\n"
