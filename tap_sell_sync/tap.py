@@ -403,10 +403,25 @@ class TapSellSync(Tap):
         routes = {}
         for stream in self.streams.values():
             if isinstance(stream, SellStream):
+                # Items are keyed by the resource type's own key, whatever the catalog says:
+                # a catalog without a key would otherwise fold every item onto one key.
+                own_key = tuple(type(stream).primary_keys)
+                catalog_key = tuple(stream.primary_keys or ())
+                if catalog_key != own_key:
+                    self.logger.warning(
+                        "The catalog gives stream %s the key (%s) instead of (%s): the tap "
+                        "still keeps the newest revision per %s, but targets upsert by the "
+                        "catalog's key%s.",
+                        stream.name,
+                        ", ".join(catalog_key),
+                        ", ".join(own_key),
+                        " and ".join(own_key),
+                        "" if catalog_key else " (none: they append every record)",
+                    )
                 routes[stream.resource_type] = Route(
                     resource_type=stream.resource_type,
                     stream=stream.name,
-                    key_fields=tuple(stream.primary_keys or ()),
+                    key_fields=own_key,
                     properties=frozenset(stream.schema["properties"]),
                     money_fields=MONEY_FIELDS.get(stream.resource_type, ()),
                     checks=compile_properties(stream.schema),
