@@ -37,6 +37,7 @@ import typing as t
 import weakref
 from collections import Counter
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 import msgspec
 
@@ -69,7 +70,12 @@ _DECODER = msgspec.json.Decoder(float_hook=decimal.Decimal)
 
 @dataclass(frozen=True)
 class Route:
-    """Where items of one resource type go."""
+    """Where items of one resource type go.
+
+    ``deleted_template`` is built once from ``properties``: every property of the stream's
+    schema set to null, so a delete record names every column and stream maps that read a
+    non-key field see null rather than an undefined name.
+    """
 
     resource_type: str
     stream: str
@@ -77,6 +83,13 @@ class Route:
     properties: frozenset[str]
     money_fields: tuple[str, ...] = ()
     checks: Mapping[str, ValueCheck] = field(default_factory=dict)
+    deleted_template: Mapping[str, None] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        """Build the null record that delete records start from."""
+        # Sorted, so that records list their columns in the same order in every run.
+        template = dict.fromkeys(sorted(self.properties))
+        object.__setattr__(self, "deleted_template", MappingProxyType(template))
 
 
 @dataclass(frozen=True)
@@ -698,7 +711,8 @@ class SyncRun:
         revision = _parse_revision(sync.get("revision"))
 
         if event_type == EVENT_DELETED:
-            record: dict[str, t.Any] = dict(zip(route.key_fields, key_values, strict=True))
+            record: dict[str, t.Any] = dict(route.deleted_template)
+            record.update(zip(route.key_fields, key_values, strict=True))
             record[DELETED_AT_COLUMN] = deleted_at
             is_delete = 1
         else:

@@ -99,7 +99,7 @@ def test_empty_200_pages_do_not_end_the_drain_only_204_does():
     assert run.stop_reason == "queue drained"
 
 
-def test_deleted_items_become_key_only_records_with_deleted_at():
+def test_deleted_items_become_records_null_but_for_key_and_deleted_at():
     client = FakeClient(
         [
             page(
@@ -115,7 +115,12 @@ def test_deleted_items_become_key_only_records_with_deleted_at():
     run, _ = make_run(client)
     out = emit_all(run)
     deal = out["deals"][0]
-    assert set(deal) == {"id", "sell_event_type", "sell_revision", "_sdc_deleted_at"}
+    assert {name for name, value in deal.items() if value is not None} == {
+        "id",
+        "sell_event_type",
+        "sell_revision",
+        "_sdc_deleted_at",
+    }
     assert deal["sell_event_type"] == "deleted"
     assert deal["_sdc_deleted_at"].endswith("Z")
     assert set(out["associated_contacts"][0]) >= {"deal_id", "contact_id", "_sdc_deleted_at"}

@@ -1,0 +1,100 @@
+# Copyright 2026 The tap-sell-sync authors. Licensed under the Apache License, Version 2.0.
+"""Delete records that name every column, and what the log says about skipped items."""
+
+from __future__ import annotations
+
+from tap_fakes import TOKEN, FakeClient, Reply, item, page, run_tap, session_body
+from test_queue import ALL_STREAMS, ROUTES, emit_all, make_run
+
+from tap_sell_sync.streams import STREAM_TYPES
+
+PROPERTIES = {s.name: set(s.schema["properties"]) for s in STREAM_TYPES}
+SET_ON_DELETE = {"sell_event_type", "sell_revision", "_sdc_deleted_at"}
+
+
+def test_a_delete_record_carries_every_schema_property_null_except_key_and_sell_columns():
+    client = FakeClient(
+        [
+            page(
+                [
+                    item("deal", {"id": 7}, "D-7-4", event="deleted", revision=4),
+                    item(
+                        "associated_contact",
+                        {"deal_id": 1, "contact_id": 2},
+                        "AC-1-2",
+                        event="deleted",
+                        revision=3,
+                    ),
+                ],
+            ),
+        ],
+    )
+    run, _ = make_run(client)
+    out = emit_all(run)
+
+    deal = out["deals"][0]
+    assert set(deal) == PROPERTIES["deals"]
+    assert deal["id"] == 7
+    assert deal["sell_event_type"] == "deleted"
+    assert deal["sell_revision"] == 4
+    assert deal["_sdc_deleted_at"].endswith("Z")
+    assert {name for name, value in deal.items() if value is not None} == {"id"} | SET_ON_DELETE
+
+    contact = out["associated_contacts"][0]
+    assert set(contact) == PROPERTIES["associated_contacts"]
+    assert (contact["deal_id"], contact["contact_id"]) == (1, 2)
+    assert {name for name, value in contact.items() if value is not None} == {
+        "deal_id",
+        "contact_id",
+    } | SET_ON_DELETE
+
+
+def test_the_null_template_is_built_once_per_route_and_not_changed_by_deletes():
+    route = ROUTES["deal"]
+    template = route.deleted_template
+    assert set(template) == route.properties
+    assert all(value is None for value in template.values())
+
+    client = FakeClient([page([item("deal", {"id": i}, f"D{i}", event="deleted") for i in (1, 2)])])
+    run, _ = make_run(client, selected=ALL_STREAMS)
+    deals = emit_all(run)["deals"]
+    assert [d["id"] for d in deals] == [1, 2]
+    assert route.deleted_template is template
+    assert all(value is None for value in template.values())
+
+
+def test_a_stream_map_reading_a_non_key_field_works_on_deletes_through_the_tap(tmp_path, fake_sell):
+    fake_sell.scripts["start"] = [Reply(201, session_body("S1", 3))]
+    fake_sell.scripts["fetch"] = [
+        Reply(
+            200,
+            page(
+                [
+                    item("deal", {"id": 1, "name": "Big deal"}, "D-1-2", revision=2),
+                    item("deal", {"id": 2}, "D-2-5", event="deleted", revision=5),
+                    item("lead", {"id": 3}, "L-3-1", event="deleted"),
+                ],
+            ),
+        ),
+    ]
+    config = {
+        "access_token": TOKEN,
+        "api_url": fake_sell.url,
+        "stream_maps": {"deals": {"name_upper": "name.upper() if name else None"}},
+    }
+    run = run_tap(tmp_path, config)
+    assert run.returncode == 0, run.stderr
+    assert "Traceback" not in run.stderr
+
+    deals = {r["id"]: r for r in run.records("deals")}
+    assert deals[1]["name_upper"] == "BIG DEAL"
+    deleted = deals[2]
+    assert deleted["name_upper"] is None
+    assert deleted["name"] is None
+    assert deleted["sell_event_type"] == "deleted"
+    assert deleted["sell_revision"] == 5
+    assert deleted["_sdc_deleted_at"].endswith("Z")
+    assert set(deleted) == PROPERTIES["deals"] | {"name_upper"}
+    lead = run.records("leads")[0]
+    assert set(lead) == PROPERTIES["leads"]
+    assert lead["id"] == 3
