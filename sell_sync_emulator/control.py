@@ -20,6 +20,10 @@ if TYPE_CHECKING:
     from sell_sync_emulator.model import Emulator, MutationResult
 
 PREFIX: Final = "/_emulator"
+#: The most creates, updates or deletes one mutate request may ask for (each). A batch holds
+#: the emulator's lock while it runs; ten thousand changes take seconds, a hundred million would
+#: block every other request for hours and grow memory without end.
+MAX_MUTATIONS_PER_REQUEST: Final = 10_000
 
 
 class ControlError(Exception):
@@ -67,6 +71,17 @@ def _int_field(body: dict[str, Any], name: str, default: int | None) -> int | No
         msg = f"{name} must be a non-negative integer, got {value!r}"
         raise ControlError(400, msg)
     return value
+
+
+def _mutation_count(body: dict[str, Any], name: str) -> int:
+    count = _int_field(body, name, 0) or 0
+    if count > MAX_MUTATIONS_PER_REQUEST:
+        msg = (
+            f"{name} must be at most {MAX_MUTATIONS_PER_REQUEST} per request, got {count}:"
+            " send several requests for more changes"
+        )
+        raise ControlError(400, msg)
+    return count
 
 
 def handle_control(emulator: Emulator, method: str, path: str, body: bytes) -> object:
@@ -126,9 +141,9 @@ def _objects(emulator: Emulator, _document: dict[str, Any]) -> object:
 
 def _mutate(emulator: Emulator, document: dict[str, Any]) -> object:
     result = emulator.mutate(
-        creates=_int_field(document, "creates", 0) or 0,
-        updates=_int_field(document, "updates", 0) or 0,
-        deletes=_int_field(document, "deletes", 0) or 0,
+        creates=_mutation_count(document, "creates"),
+        updates=_mutation_count(document, "updates"),
+        deletes=_mutation_count(document, "deletes"),
         seed=_int_field(document, "seed", None),
     )
     return _mutation_json(result)

@@ -88,3 +88,25 @@ def test_control_config_never_shows_the_token(make_server):
     response = requests.get(f"{client.url}/_emulator/config", timeout=5)
     assert response.json()["page_size"] == 100
     assert client.token not in response.text
+
+
+def test_control_mutate_refuses_more_than_its_bound_and_changes_nothing(make_server):
+    emulator, client = make_server()
+    before = emulator.current_objects()
+    too_many = requests.post(
+        f"{client.url}/_emulator/mutate", json={"creates": 100_000_000}, timeout=5
+    )
+    assert too_many.status_code == 400
+    assert too_many.json() == {
+        "error": "creates must be at most 10000 per request, got 100000000:"
+        " send several requests for more changes"
+    }
+    deletes = requests.post(f"{client.url}/_emulator/mutate", json={"deletes": 10_001}, timeout=5)
+    assert deletes.status_code == 400
+    assert "deletes must be at most 10000" in deletes.json()["error"]
+    assert emulator.current_objects() == before
+    at_bound = requests.post(
+        f"{client.url}/_emulator/mutate", json={"updates": 10_000, "seed": 4}, timeout=60
+    )
+    assert at_bound.status_code == 200
+    assert at_bound.json()["updated"]
