@@ -56,6 +56,8 @@ LOGGER = logging.getLogger("tap-sell-sync.queue")
 PROGRESS_INTERVAL_SECONDS = 10.0
 MAX_CONSECUTIVE_EMPTY_PAGES = 50
 MAX_LOGGED_FAILED_OBJECTS = 20
+MAX_LOGGED_UNREADABLE_ITEMS = 10
+MAX_SHOWN_VALUE_CHARS = 60
 EVENT_DELETED = "deleted"
 KNOWN_EVENT_TYPES = frozenset({"created", "updated", EVENT_DELETED})
 KEY_JOINER = ":"
@@ -332,7 +334,7 @@ def _parse_money(value: object) -> tuple[bool, object]:
     return False, value
 
 
-def _convert_money(record: dict[str, t.Any], money_fields: tuple[str, ...]) -> bool:
+def _convert_money(record: dict[str, t.Any], money_fields: tuple[str, ...]) -> str | None:
     """Replace money values in place with exact numbers.
 
     Args:
@@ -340,7 +342,7 @@ def _convert_money(record: dict[str, t.Any], money_fields: tuple[str, ...]) -> b
         money_fields: Top-level names, or "list.field" for a list of objects.
 
     Returns:
-        False when a money value is not a number.
+        None when every money value is a number, else the path of the first that is not.
     """
     for path in money_fields:
         name, _, inner = path.partition(".")
@@ -349,19 +351,61 @@ def _convert_money(record: dict[str, t.Any], money_fields: tuple[str, ...]) -> b
         if not inner:
             ok, record[name] = _parse_money(record[name])
             if not ok:
-                return False
+                return path
             continue
         entries = record[name]
         if entries is None:
             continue
         if not isinstance(entries, list):
-            return False
+            return name
         for entry in entries:
             if isinstance(entry, dict) and inner in entry:
                 ok, entry[inner] = _parse_money(entry[inner])
                 if not ok:
-                    return False
-    return True
+                    return path
+    return None
+
+
+def _envelope_problem(item: object) -> str:  # noqa: PLR0911 - one return per reason
+    """Say why an item's envelope (meta, ack key, resource type, data) cannot be read.
+
+    Args:
+        item: An item the reader found unreadable.
+
+    Returns:
+        The reason, for the log.
+    """
+    if not isinstance(item, dict):
+        return f"the item is {type(item).__name__}, not an object"
+    meta = item.get("meta")
+    if not isinstance(meta, dict):
+        return "no meta object"
+    sync = meta.get("sync")
+    if not isinstance(sync, dict):
+        return "no meta.sync object"
+    ack_key = sync.get("ack_key")
+    if ack_key is None:
+        return "no ack_key"
+    if not is_valid_ack_key(ack_key):
+        return "the ack_key is not a non-empty string on one line"
+    if not isinstance(meta.get("type"), str):
+        return "no resource type (meta.type) as a string"
+    return f"data is {_shown(item.get('data'))}, not an object"
+
+
+def _shown(value: object) -> str:
+    """Show a value from an item in a log line: its repr, cut short, on one line.
+
+    Args:
+        value: Any value read from an item.
+
+    Returns:
+        The text to log.
+    """
+    text = repr(value)
+    if len(text) > MAX_SHOWN_VALUE_CHARS:
+        return text[: MAX_SHOWN_VALUE_CHARS - 3] + "..."
+    return text
 
 
 def _utc_now_text() -> str:
@@ -663,12 +707,12 @@ class SyncRun:
     ) -> SpoolRow | None:
         counters = self.counters
         if not isinstance(item, dict):
-            counters.unreadable += 1
+            self._skip_unreadable(item, _envelope_problem(item))
             return None
         meta = item.get("meta")
         sync = meta.get("sync") if isinstance(meta, dict) else None
         if not isinstance(meta, dict) or not isinstance(sync, dict):
-            counters.unreadable += 1
+            self._skip_unreadable(item, _envelope_problem(item))
             return None
         ack_key = sync.get("ack_key")
         resource_type = meta.get("type")
@@ -679,7 +723,7 @@ class SyncRun:
             or not isinstance(resource_type, str)
             or not isinstance(data, dict)
         ):
-            counters.unreadable += 1
+            self._skip_unreadable(item, _envelope_problem(item))
             return None
 
         route = self.routes.get(resource_type)
@@ -700,7 +744,12 @@ class SyncRun:
         for name in route.key_fields:
             value = data.get(name)
             if not isinstance(value, int) or isinstance(value, bool):
-                counters.unreadable += 1
+                self._skip_unreadable(
+                    item,
+                    f"key field {name} is missing"
+                    if value is None
+                    else f"key field {name} is not an integer",
+                )
                 return None
             key_values.append(value)
 
@@ -718,8 +767,9 @@ class SyncRun:
         else:
             # Usually every field is in the schema: the item's own dict becomes the record.
             record = data if route.properties.issuperset(data) else self._schema_fields(route, data)
-            if route.money_fields and not _convert_money(record, route.money_fields):
-                counters.unreadable += 1
+            bad_money = _convert_money(record, route.money_fields) if route.money_fields else None
+            if bad_money is not None:
+                self._skip_unreadable(item, f"money field {bad_money} is not a number")
                 return None
             invalid = conform_record(record, route.checks)
             if invalid:
@@ -739,6 +789,42 @@ class SyncRun:
             _ENCODER.encode(record),
             ack_key,
         )
+
+    def _skip_unreadable(self, item: object, reason: str) -> None:
+        """Count an item that cannot be read; log the first few with what can be read of them.
+
+        Args:
+            item: The item as Sell sent it.
+            reason: What is wrong with it.
+        """
+        counters = self.counters
+        counters.unreadable += 1
+        if counters.unreadable > MAX_LOGGED_UNREADABLE_ITEMS:
+            return
+
+        meta = item.get("meta") if isinstance(item, dict) else None
+        data = item.get("data") if isinstance(item, dict) else None
+        sync = meta.get("sync") if isinstance(meta, dict) else None
+        resource_type = meta.get("type") if isinstance(meta, dict) else None
+        ack_key = sync.get("ack_key") if isinstance(sync, dict) else None
+        route = self.routes.get(resource_type) if isinstance(resource_type, str) else None
+        key_fields = route.key_fields if route is not None else ("id",)
+        key = (
+            " ".join(f"{name}={_shown(data[name])}" for name in key_fields if name in data)
+            if isinstance(data, dict)
+            else ""
+        )
+        LOGGER.warning(
+            "Unreadable item skipped, not acked: type %s, key %s, ack key %s: %s.",
+            "?" if resource_type is None else _shown(resource_type),
+            key or "?",
+            "?" if ack_key is None else _shown(ack_key),
+            reason,
+        )
+        if counters.unreadable == MAX_LOGGED_UNREADABLE_ITEMS:
+            LOGGER.warning(
+                "Further unreadable items are not logged one by one; the summary counts them.",
+            )
 
     def _schema_fields(self, route: Route, data: dict[str, t.Any]) -> dict[str, t.Any]:
         """Keep the fields the stream's schema names; note the others for the summary.

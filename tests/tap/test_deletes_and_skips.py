@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import pytest
 from tap_fakes import TOKEN, FakeClient, Reply, item, page, run_tap, session_body
 from test_queue import ALL_STREAMS, ROUTES, emit_all, make_run
 
+from tap_sell_sync.queue import MAX_LOGGED_UNREADABLE_ITEMS
 from tap_sell_sync.streams import STREAM_TYPES
 
 PROPERTIES = {s.name: set(s.schema["properties"]) for s in STREAM_TYPES}
@@ -98,3 +100,99 @@ def test_a_stream_map_reading_a_non_key_field_works_on_deletes_through_the_tap(t
     lead = run.records("leads")[0]
     assert set(lead) == PROPERTIES["leads"]
     assert lead["id"] == 3
+
+
+# (item, what the warning names: type, key, ack key, reason)
+UNREADABLE_LOGGED = {
+    "not an object": ("junk", ("type ?", "key ?", "ack key ?", "the item is str, not an object")),
+    "no meta": ({"data": {"id": 1}}, ("type ?", "key id=1", "ack key ?", "no meta object")),
+    "no sync": (
+        {"data": {"id": 1}, "meta": {"type": "deal"}},
+        ("type 'deal'", "key id=1", "ack key ?", "no meta.sync object"),
+    ),
+    "no ack key": (
+        {"data": {"id": 1}, "meta": {"type": "deal", "sync": {"event_type": "created"}}},
+        ("type 'deal'", "key id=1", "ack key ?", "no ack_key"),
+    ),
+    "ack key with newline": (
+        item("deal", {"id": 4}, "a\nb"),
+        ("type 'deal'", "key id=4", "ack key 'a\\nb'", "not a non-empty string on one line"),
+    ),
+    "no type": (
+        {"data": {"id": 1}, "meta": {"sync": {"ack_key": "k"}}},
+        ("type ?", "key id=1", "ack key 'k'", "no resource type"),
+    ),
+    "data not object": (
+        {"data": [1], "meta": {"type": "deal", "sync": {"ack_key": "k"}}},
+        ("type 'deal'", "key ?", "ack key 'k'", "data is [1], not an object"),
+    ),
+    "id text": (
+        item("deal", {"id": "12"}, "D-12"),
+        ("type 'deal'", "key id='12'", "ack key 'D-12'", "key field id is not an integer"),
+    ),
+    "id missing": (
+        item("deal", {"name": "x"}, "D-x"),
+        ("type 'deal'", "key ?", "ack key 'D-x'", "key field id is missing"),
+    ),
+    "contact id missing": (
+        item("associated_contact", {"deal_id": 5}, "AC-5"),
+        ("type 'associated_contact'", "key deal_id=5", "key field contact_id is missing"),
+    ),
+    "deal value not a number": (
+        item("deal", {"id": 8, "value": "lots"}, "D-8"),
+        ("type 'deal'", "key id=8", "ack key 'D-8'", "money field value is not a number"),
+    ),
+    "price amount not a number": (
+        item("product", {"id": 9, "prices": [{"amount": "x"}]}, "P-9"),
+        ("type 'product'", "key id=9", "money field prices.amount is not a number"),
+    ),
+}
+
+
+def unreadable_warnings(caplog) -> list[str]:
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if r.levelname == "WARNING" and r.getMessage().startswith("Unreadable item")
+    ]
+
+
+@pytest.mark.parametrize("name", sorted(UNREADABLE_LOGGED))
+def test_an_unreadable_item_is_logged_with_type_key_ack_key_and_reason(caplog, name):
+    caplog.set_level("INFO")
+    bad, expected = UNREADABLE_LOGGED[name]
+    client = FakeClient([page([bad, item("lead", {"id": 3}, "L3")])])
+    run, _ = make_run(client)
+    emit_all(run)
+    assert run.counters.unreadable == 1
+    warnings = unreadable_warnings(caplog)
+    assert len(warnings) == 1
+    for part in expected:
+        assert part in warnings[0], warnings[0]
+    assert "\n" not in warnings[0]
+
+
+def test_only_the_first_unreadable_items_are_logged_and_the_summary_counts_all(caplog):
+    caplog.set_level("INFO")
+    total = MAX_LOGGED_UNREADABLE_ITEMS + 5
+    bad = [item("deal", {"id": str(i)}, f"D-{i}") for i in range(total)]
+    client = FakeClient([page([*bad, item("lead", {"id": 3}, "L3")])])
+    run, _ = make_run(client)
+    emit_all(run)
+    warnings = unreadable_warnings(caplog)
+    assert len(warnings) == MAX_LOGGED_UNREADABLE_ITEMS
+    assert "id='0'" in warnings[0]
+    assert f"id='{MAX_LOGGED_UNREADABLE_ITEMS - 1}'" in warnings[-1]
+    assert any("not logged one by one" in r.getMessage() for r in caplog.records)
+    summary = next(r.getMessage() for r in caplog.records if r.getMessage().startswith("Summary"))
+    assert f"{total} unreadable items skipped" in summary
+
+
+def test_a_long_value_in_an_unreadable_item_is_cut_short_in_the_log(caplog):
+    caplog.set_level("INFO")
+    client = FakeClient([page([item("deal", {"id": "9" * 500}, "D-long")])])
+    run, _ = make_run(client)
+    emit_all(run)
+    (warning,) = unreadable_warnings(caplog)
+    assert "9" * 100 not in warning
+    assert "..." in warning
