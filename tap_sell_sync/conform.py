@@ -109,14 +109,7 @@ class ValueCheck:
             The value to keep, or the module's invalid marker.
         """
         if type(value) not in self.types:
-            if self.timestamp:
-                # A number is no timestamp: its epoch or its format cannot be guessed.
-                return _INVALID
-            for convert in self.converters:
-                converted = convert(value)
-                if converted is not _INVALID:
-                    return converted
-            return _INVALID
+            return self._convert(value)
         if self.timestamp and not _is_timestamp(t.cast("str", value)):
             return _INVALID
         if self.items is not None:
@@ -125,6 +118,16 @@ class ValueCheck:
             invalid = conform_record(t.cast("dict[str, object]", value), self.properties)
             return _INVALID if invalid else value
         return value
+
+    def _convert(self, value: object) -> object:
+        if self.timestamp:
+            # A number is no timestamp: neither its epoch nor its unit can be guessed.
+            return _INVALID
+        for convert in self.converters:
+            converted = convert(value)
+            if converted is not _INVALID:
+                return converted
+        return _INVALID
 
 
 def _conform_items(values: list[object], check: ValueCheck) -> object:
