@@ -86,6 +86,15 @@ class TargetHarnessSqlite(Target):
     config_jsonschema = th.PropertiesList(
         th.Property("path", th.StringType, required=True, description="The SQLite file."),
         th.Property(
+            "state_before_commit",
+            th.BooleanType,
+            default=False,
+            description=(
+                "Print each state as soon as it arrives, before the records before it are "
+                "committed: a broken target, for checking that the harness notices."
+            ),
+        ),
+        th.Property(
             "drain_interval_seconds",
             th.NumberType,
             default=DEFAULT_DRAIN_INTERVAL_SECONDS,
@@ -103,6 +112,12 @@ class TargetHarnessSqlite(Target):
         seconds = float(self.config.get("drain_interval_seconds") or 0)
         if seconds > 0:
             self._MAX_RECORD_AGE_IN_MINUTES = seconds / SECONDS_PER_MINUTE
+
+    @override
+    def _process_state_message(self, message_dict: dict[str, t.Any]) -> None:
+        super()._process_state_message(message_dict)
+        if self.config.get("state_before_commit"):
+            self._write_state_message(message_dict["value"])
 
 
 if __name__ == "__main__":

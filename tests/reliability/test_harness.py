@@ -101,11 +101,15 @@ def test_the_plans_cover_every_fault_kill_and_both_requeue_readings():
     assert make_plan(1, 5) == make_plan(1, 5)
 
 
-def _pipeline(tmp_path: Path, emulator: Emulator, url: str, state=None, **kills):
+def _pipeline(tmp_path: Path, emulator: Emulator, url: str, state=None, target=None, **kills):
     return run_pipeline(
         workdir=tmp_path,
         tap_config={"access_token": TOKEN, "api_url": url, "max_requests_per_second": 500},
-        target_config={"path": str(tmp_path.parent / "target.sqlite"), "add_record_metadata": True},
+        target_config={
+            "path": str(tmp_path.parent / "target.sqlite"),
+            "add_record_metadata": True,
+            **(target or {}),
+        },
         state=state,
         token=TOKEN,
         acks_received=lambda: int(emulator.counters()["acks_received"]),
@@ -175,3 +179,27 @@ def test_a_tap_killed_between_a_record_and_its_state_stops_the_relay_there(tmp_p
     assert 0 < run.records_relayed < 40
     assert time.monotonic() - started < 60
     assert ScheduleResult(index=0, requeue_at_drain=False).ok is False
+
+
+def test_a_target_that_prints_state_before_it_commits_shows_as_lost_objects(tmp_path):
+    # The negative control of the whole method: break condition 1 and the checks must fail.
+    emulator = Emulator(
+        EmulatorConfig(seed=6, objects=40, page_size=10, token=TOKEN, rate_limit_per_hour=0)
+    )
+    broken = {"state_before_commit": True, "drain_interval_seconds": 600, "batch_size_rows": 1000}
+    with serve(emulator) as server:
+        first = _pipeline(
+            tmp_path / "1",
+            emulator,
+            server.url,
+            target=broken,
+            target_kill=Kill("SIGKILL", "state", 1),
+        )
+        assert first.target_killed
+        state = first.states[-1][1]
+        for number in range(2, 5):
+            run = _pipeline(tmp_path / str(number), emulator, server.url, state=state)
+            state = run.states[-1][1] if run.states else state
+    lost, _, _, problems = compare(emulator, read_target(tmp_path / "target.sqlite"), None)
+    assert lost > 0, problems
+    assert any("missing" in problem for problem in problems)
