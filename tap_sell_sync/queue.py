@@ -692,12 +692,31 @@ class SyncRun:
         for entry in failed:
             self.counters.failed_objects += 1
             if self.counters.failed_objects <= MAX_LOGGED_FAILED_OBJECTS:
-                described = (
-                    f"{entry.get('type')} {entry.get('id')}"
-                    if isinstance(entry, dict)
-                    else repr(entry)[:100]
+                LOGGER.warning(
+                    "Sell could not deliver %s (failed_objects).",
+                    self._describe_failed_object(entry),
                 )
-                LOGGER.warning("Sell could not deliver %s (failed_objects).", described)
+
+    def _describe_failed_object(self, entry: object) -> str:
+        """Name a ``failed_objects`` entry by its resource type and its key fields.
+
+        Entries are ``{type, id}``, except associated contacts, which Sell names by
+        ``deal_id`` and ``contact_id`` like their items.
+
+        Args:
+            entry: One entry of a page's ``failed_objects``.
+
+        Returns:
+            For example ``deal id=1`` or ``associated_contact deal_id=1 contact_id=9``.
+        """
+        if not isinstance(entry, dict):
+            return _shown(entry)
+        resource_type = entry.get("type")
+        route = self.routes.get(resource_type) if isinstance(resource_type, str) else None
+        key_fields = route.key_fields if route is not None else ("id",)
+        key = " ".join(f"{name}={_shown(entry[name])}" for name in key_fields if name in entry)
+        shown_type = resource_type if isinstance(resource_type, str) else _shown(resource_type)
+        return f"{shown_type} {key}" if key else f"{shown_type} {_shown(entry)}"
 
     def _read_item(  # noqa: C901, PLR0911, PLR0912
         self,

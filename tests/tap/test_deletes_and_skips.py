@@ -196,3 +196,31 @@ def test_a_long_value_in_an_unreadable_item_is_cut_short_in_the_log(caplog):
     (warning,) = unreadable_warnings(caplog)
     assert "9" * 100 not in warning
     assert "..." in warning
+
+
+def test_failed_objects_are_logged_by_their_key_fields_associated_contacts_included(caplog):
+    caplog.set_level("INFO")
+    failed = [
+        {"type": "deal", "id": 1},
+        {"type": "associated_contact", "deal_id": 4, "contact_id": 9},
+        {"type": "hologram", "id": 6},
+        {"type": "lead"},
+        "junk",
+    ]
+    client = FakeClient([page([item("deal", {"id": 3}, "D3")], failed=failed)])
+    run, _ = make_run(client)
+    emit_all(run)
+    assert run.counters.failed_objects == len(failed)
+    logged = [
+        r.getMessage()
+        for r in caplog.records
+        if r.levelname == "WARNING" and "(failed_objects)" in r.getMessage()
+    ]
+    assert logged == [
+        "Sell could not deliver deal id=1 (failed_objects).",
+        "Sell could not deliver associated_contact deal_id=4 contact_id=9 (failed_objects).",
+        "Sell could not deliver hologram id=6 (failed_objects).",
+        "Sell could not deliver lead {'type': 'lead'} (failed_objects).",
+        "Sell could not deliver 'junk' (failed_objects).",
+    ]
+    assert not any("None" in line for line in logged)
