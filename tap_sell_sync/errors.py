@@ -16,6 +16,10 @@ class StateError(TapSellSyncError):
     """The incoming state is not what this tap writes."""
 
 
+class CatalogError(TapSellSyncError):
+    """The --catalog file is missing, empty or not a JSON object."""
+
+
 class SellApiError(TapSellSyncError):
     """Sell answered with an error, or could not be reached after retries."""
 

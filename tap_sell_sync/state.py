@@ -14,15 +14,17 @@ Everything lives in one pseudo-bookmark, ``state["bookmarks"]["_sell_sync"]``::
 ``pending`` is a list (Meltano's state merge replaces lists wholesale but merges dicts, so a
 dict would let stale keys survive a merge). Each group holds the ack keys, newline-joined,
 zlib-compressed and base64-encoded, with their count beside them; 100,000 keys take a few
-hundred kilobytes. The reader accepts exactly this shape and rejects anything else.
+hundred kilobytes. The reader accepts exactly this shape and rejects anything else, and it
+stops decompressing at `MAX_PENDING_KEY_BYTES`, so a small state cannot make it inflate
+gigabytes.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import re
 import typing as t
-import uuid
 import zlib
 
 from tap_sell_sync.errors import StateError
@@ -34,6 +36,15 @@ _ZLIB_LEVEL = 9
 _BUFFERED_KEYS = 1000
 _BOOKMARK_FIELDS = frozenset({"format", "device_uuid", "pending"})
 _GROUP_FIELDS = frozenset({"device_uuid", "count", "ack_keys"})
+# The newline-joined text of every pending key in a state, after decompression. Sell's ack
+# keys are about 20 characters ("Lead-123-7"): this holds a million keys of 128 characters.
+MAX_PENDING_KEY_BYTES = 128 * 1024 * 1024
+UUID_FORM = "8-4-4-4-12 hexadecimal digits, such as 0f8fad5b-d9cb-469f-a165-70867728950e"
+_UUID_PATTERN = re.compile(r"[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
+
+
+class _TooManyKeysError(StateError):
+    """The pending keys are larger than `MAX_PENDING_KEY_BYTES` once decompressed."""
 
 
 def is_valid_ack_key(ack_key: object) -> bool:
@@ -51,21 +62,18 @@ def is_valid_ack_key(ack_key: object) -> bool:
 
 
 def is_valid_uuid(value: object) -> bool:
-    """Tell whether a value is a UUID in its canonical text form.
+    """Tell whether a value is a UUID in its 8-4-4-4-12 hexadecimal text form.
+
+    Sell tracks a device by the exact text of its UUID, so other spellings of the same UUID
+    (braces, ``urn:uuid:``, no dashes) would be another device and a silent full resync.
 
     Args:
         value: The value to check.
 
     Returns:
-        True when the value is a string that parses as a UUID.
+        True when the value is a string of exactly that form.
     """
-    if not isinstance(value, str):
-        return False
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
+    return isinstance(value, str) and _UUID_PATTERN.fullmatch(value) is not None
 
 
 class KeyPack:
@@ -170,21 +178,32 @@ def pack_keys(device_uuid: str, ack_keys: t.Iterable[str]) -> dict[str, t.Any]:
     return pack.to_group()
 
 
-def unpack_keys(group: dict[str, t.Any]) -> list[str]:
+def unpack_keys(group: dict[str, t.Any], max_bytes: int = MAX_PENDING_KEY_BYTES) -> list[str]:
     """Read the keys of one state group.
 
     Args:
         group: A group as produced by `KeyPack.to_group`.
+        max_bytes: Most bytes the keys may take once decompressed.
 
     Returns:
         The keys.
 
     Raises:
-        StateError: When the group is not exactly what this tap writes.
+        StateError: When the group is not exactly what this tap writes, or too large.
     """
     count = group["count"]
     try:
-        raw = zlib.decompress(base64.b64decode(group["ack_keys"], validate=True))
+        inflater = zlib.decompressobj()
+        raw = inflater.decompress(base64.b64decode(group["ack_keys"], validate=True), max_bytes)
+        if inflater.unconsumed_tail:
+            msg = (
+                "the pending ack keys take more than "
+                f"{MAX_PENDING_KEY_BYTES // (1024 * 1024)} MiB once decompressed; pass a "
+                "state written by this tap"
+            )
+            raise _TooManyKeysError(msg)
+        if not inflater.eof:
+            raise zlib.error("truncated")  # noqa: EM101, TRY301
         text = raw.decode("utf-8")
     except (binascii.Error, zlib.error, UnicodeDecodeError, ValueError) as exc:
         msg = "its ack_keys are not base64 of zlib-compressed text"
@@ -206,12 +225,13 @@ class IncomingState(t.NamedTuple):
     pending: dict[str, list[str]]
 
 
-def _read_group(where: str, group: object) -> tuple[str, list[str]]:
+def _read_group(where: str, group: object, max_bytes: int) -> tuple[str, list[str]]:
     """Validate and read one pending group.
 
     Args:
         where: The group's place in the state, for messages.
         group: The group.
+        max_bytes: Most bytes its keys may take once decompressed.
 
     Returns:
         The device UUID and its keys.
@@ -223,7 +243,7 @@ def _read_group(where: str, group: object) -> tuple[str, list[str]]:
         msg = f"{where} must be an object with keys {sorted(_GROUP_FIELDS)}"
         raise StateError(msg)
     if not is_valid_uuid(group["device_uuid"]):
-        msg = f"{where}.device_uuid must be a UUID"
+        msg = f"{where}.device_uuid must be a UUID of {UUID_FORM}"
         raise StateError(msg)
     count = group["count"]
     if not isinstance(count, int) or isinstance(count, bool) or count < 0:
@@ -233,7 +253,10 @@ def _read_group(where: str, group: object) -> tuple[str, list[str]]:
         msg = f"{where}.ack_keys must be a string"
         raise StateError(msg)
     try:
-        keys = unpack_keys(group)
+        keys = unpack_keys(group, max_bytes)
+    except _TooManyKeysError as exc:
+        msg = f"{where}: {exc}"
+        raise StateError(msg) from exc
     except StateError as exc:
         msg = f"{where} is malformed: {exc}"
         raise StateError(msg) from exc
@@ -261,7 +284,7 @@ def read_bookmark(bookmark: object) -> IncomingState:
         msg = f"bookmarks.{STATE_BOOKMARK}.format must be {STATE_FORMAT}"
         raise StateError(msg)
     if not is_valid_uuid(bookmark["device_uuid"]):
-        msg = f"bookmarks.{STATE_BOOKMARK}.device_uuid must be a UUID"
+        msg = f"bookmarks.{STATE_BOOKMARK}.device_uuid must be a UUID of {UUID_FORM}"
         raise StateError(msg)
     groups = bookmark["pending"]
     if not isinstance(groups, list):
@@ -269,9 +292,13 @@ def read_bookmark(bookmark: object) -> IncomingState:
         raise StateError(msg)
 
     pending: dict[str, list[str]] = {}
+    budget = MAX_PENDING_KEY_BYTES
     for index, group in enumerate(groups):
-        device, keys = _read_group(f"bookmarks.{STATE_BOOKMARK}.pending[{index}]", group)
+        where = f"bookmarks.{STATE_BOOKMARK}.pending[{index}]"
+        device, keys = _read_group(where, group, max(budget, 1))
         pending.setdefault(device, []).extend(keys)
+        # Each key takes its length plus one separator in the decompressed text.
+        budget -= sum(len(key.encode()) for key in keys) + max(len(keys) - 1, 0)
     return IncomingState(bookmark["device_uuid"], pending)
 
 

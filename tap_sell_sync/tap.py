@@ -19,6 +19,7 @@ import typing as t
 import urllib.parse
 import uuid
 
+import click
 from singer_sdk import Tap
 from singer_sdk import typing as th
 from singer_sdk.contrib.msgspec import MsgSpecWriter
@@ -35,16 +36,21 @@ from typing_extensions import override
 
 from tap_sell_sync.client import DEFAULT_MAX_RETRY_SECONDS, SellClient
 from tap_sell_sync.conform import compile_properties
-from tap_sell_sync.errors import SettingsError, StateError, TapSellSyncError
+from tap_sell_sync.errors import CatalogError, SettingsError, StateError, TapSellSyncError
 from tap_sell_sync.queue import AckLedger, Route, RunOptions, SyncRun
 from tap_sell_sync.schemas import MONEY_FIELDS
-from tap_sell_sync.state import STATE_BOOKMARK, IncomingState, is_valid_uuid, read_bookmark
+from tap_sell_sync.state import (
+    STATE_BOOKMARK,
+    UUID_FORM,
+    IncomingState,
+    is_valid_uuid,
+    read_bookmark,
+)
 from tap_sell_sync.streams import STREAM_TYPES, SellStream
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable
 
-    import click
     from singer_sdk.helpers import types
     from singer_sdk.io_base import GenericSingerWriter
     from singer_sdk.singerlib.encoding.simple import Message
@@ -214,6 +220,22 @@ def _check_api_url(value: object) -> None:
         raise SettingsError(msg)
 
 
+def _fits_header(text: str) -> bool:
+    """Tell whether text can be sent in an HTTP header (which requests encodes as Latin-1).
+
+    Args:
+        text: The header value.
+
+    Returns:
+        True when every character is Latin-1.
+    """
+    try:
+        text.encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _is_loopback(host: str) -> bool:
     if host.lower() in LOOPBACK_NAMES:
         return True
@@ -239,14 +261,23 @@ def validate_settings(config: t.Mapping[str, t.Any]) -> None:
     if any(char.isspace() or not char.isprintable() for char in token):
         msg = "access_token must not contain spaces or control characters"
         raise SettingsError(msg)
+    if not _fits_header(token):
+        msg = (
+            "access_token holds characters that cannot go in an HTTP header (only Latin-1 "
+            "text can); paste the token exactly as Sell shows it"
+        )
+        raise SettingsError(msg)
     device = config.get("device_uuid")
     if device is not None and not is_valid_uuid(device):
-        msg = "device_uuid must be a UUID such as 0f8fad5b-d9cb-469f-a165-70867728950e"
+        msg = f"device_uuid must be a UUID of {UUID_FORM}"
         raise SettingsError(msg)
     _check_api_url(config.get("api_url", DEFAULT_API_URL))
     agent = config.get("user_agent")
     if agent is not None and (
-        not isinstance(agent, str) or not agent.strip() or not agent.isprintable()
+        not isinstance(agent, str)
+        or not agent.strip()
+        or not agent.isprintable()
+        or not _fits_header(agent)
     ):
         msg = "user_agent must be a non-empty line of printable text"
         raise SettingsError(msg)
@@ -552,6 +583,23 @@ class TapSellSync(Tap):
 
     @classmethod
     @override
+    def get_singer_command(cls) -> click.Command:
+        """Build the command; ``--catalog`` takes a path that `invoke` reads and checks.
+
+        Click would answer a missing catalog file with a usage error (exit code 2) and the
+        SDK a malformed one with a traceback; `invoke` gives one line and exit code 1.
+
+        Returns:
+            The command.
+        """
+        command = super().get_singer_command()
+        for param in command.params:
+            if param.name == "catalog":
+                param.type = click.STRING
+        return command
+
+    @classmethod
+    @override
     def invoke(  # type: ignore[override]
         cls,
         *,
@@ -559,7 +607,7 @@ class TapSellSync(Tap):
         about_format: str | None = None,
         config: _ConfigInput | None = None,
         state: t.IO[str] | None = None,
-        catalog: t.IO[str] | None = None,
+        catalog: t.IO[str] | str | None = None,
     ) -> None:
         """Run the tap; a user's mistake or a Sell refusal ends with one line and exit 1.
 
@@ -568,7 +616,7 @@ class TapSellSync(Tap):
             about_format: Output style for ``--about``.
             config: Configuration input.
             state: The state file.
-            catalog: The catalog file.
+            catalog: The catalog file (its path, from the command line).
         """
         token: object = None
         try:
@@ -576,6 +624,8 @@ class TapSellSync(Tap):
                 token = _find_token(config)
             if state is not None:
                 state = io.StringIO(_read_state_text(state))
+            if isinstance(catalog, str):
+                catalog = io.StringIO(_read_catalog_text(catalog))
             super().invoke(
                 about=about,
                 about_format=about_format,
@@ -621,6 +671,39 @@ def _find_token(config: _ConfigInput) -> object:
     return None
 
 
+def _read_catalog_text(path: str) -> str:
+    """Read the catalog file and check that it is a JSON object.
+
+    Args:
+        path: The file given with --catalog.
+
+    Returns:
+        The file's text.
+
+    Raises:
+        CatalogError: When it is missing, unreadable, empty or not a JSON object.
+    """
+    try:
+        text = _read_text(path)
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        msg = f"cannot read the catalog file {path}: {reason}"
+        raise CatalogError(msg) from exc
+    if not text.strip():
+        msg = f"the catalog file {path} is empty; pass the output of --discover, or no catalog"
+        raise CatalogError(msg)
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
+        msg = f"the catalog file {path} is not JSON ({reason})"
+        raise CatalogError(msg) from exc
+    if not isinstance(value, dict):
+        msg = f"the catalog file {path} must hold a JSON object, as --discover writes"
+        raise CatalogError(msg)
+    return text
+
+
 def _read_state_text(state: t.IO[str]) -> str:
     """Read the state file and check that it is a JSON object.
 
@@ -644,5 +727,11 @@ def _read_state_text(state: t.IO[str]) -> str:
         raise StateError(msg) from exc
     if not isinstance(value, dict):
         msg = "the state file must hold a JSON object"
+        raise StateError(msg)
+    if value.get("type") == "STATE" and "value" in value:
+        msg = (
+            "the state file holds a whole STATE message; pass only its value (the object "
+            'under "value")'
+        )
         raise StateError(msg)
     return text

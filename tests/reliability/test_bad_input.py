@@ -95,6 +95,21 @@ CASES: dict[str, Case] = {
     "setting token a list": Case(ERROR, "access_token", setting("access_token", [TOKEN])),
     "setting token only spaces": Case(ERROR, "access_token", setting("access_token", "   ")),
     "setting token with a newline": Case(ERROR, "access_token", setting("access_token", "a\nb")),
+    "setting token with a control character": Case(
+        ERROR, "access_token", setting("access_token", "ab\x01cd")
+    ),
+    "setting token not Latin-1": Case(
+        ERROR, "HTTP header", setting("access_token", "\u0442\u043e\u043a\u0435\u043d123")
+    ),
+    "setting device in braces": Case(
+        ERROR, "8-4-4-4-12", setting("device_uuid", "{" + DEVICE + "}")
+    ),
+    "setting device as a urn": Case(
+        ERROR, "8-4-4-4-12", setting("device_uuid", "urn:uuid:" + DEVICE)
+    ),
+    "setting device without dashes": Case(
+        ERROR, "8-4-4-4-12", setting("device_uuid", DEVICE.replace("-", ""))
+    ),
     "setting device empty": Case(ERROR, "device_uuid", setting("device_uuid", "")),
     "setting device with trailing text": Case(
         ERROR, "device_uuid", setting("device_uuid", DEVICE + "-x")
@@ -167,6 +182,17 @@ CASES: dict[str, Case] = {
     "state format true": Case(ERROR, "format", state=bookmark(format=True)),
     "state bookmark with an extra field": Case(ERROR, "_sell_sync", state=bookmark(extra=1)),
     "state device a number": Case(ERROR, "device_uuid", state=bookmark(device_uuid=7)),
+    "state device without dashes": Case(
+        ERROR, "8-4-4-4-12", state=bookmark(device_uuid=DEVICE.replace("-", ""))
+    ),
+    "state group device in braces": Case(
+        ERROR,
+        "8-4-4-4-12",
+        state=bookmark(pending=[group(device_uuid="{" + DEVICE + "}")]),
+    ),
+    "state a whole STATE message": Case(
+        ERROR, "pass only its value", state={"type": "STATE", "value": bookmark()}
+    ),
     "state group device not a uuid": Case(
         ERROR, "device_uuid", state=bookmark(pending=[group(device_uuid="laptop")])
     ),

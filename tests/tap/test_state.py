@@ -10,7 +10,15 @@ import pytest
 
 from tap_sell_sync.errors import StateError
 from tap_sell_sync.queue import AckLedger
-from tap_sell_sync.state import KeyPack, build_bookmark, pack_keys, read_bookmark, unpack_keys
+from tap_sell_sync.state import (
+    MAX_PENDING_KEY_BYTES,
+    KeyPack,
+    build_bookmark,
+    is_valid_uuid,
+    pack_keys,
+    read_bookmark,
+    unpack_keys,
+)
 
 DEVICE = "0f8fad5b-d9cb-469f-a165-70867728950e"
 OTHER = "6ba7b810-9dad-11d1-80b4-00c04fd430c8"
@@ -124,3 +132,47 @@ def test_a_snapshot_taken_in_the_middle_of_adding_keys_is_always_readable():
         if i % 97 == 0 or i % 1000 in (998, 999, 0, 1):
             keys = unpack_keys(pack.to_group())
             assert keys == [f"Deal-{j}-1" for j in range(i + 1)]
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        "{" + DEVICE + "}",
+        "urn:uuid:" + DEVICE,
+        DEVICE.replace("-", ""),
+        DEVICE + " ",
+        DEVICE[:-1] + "g",
+    ],
+)
+def test_a_device_uuid_is_valid_only_in_its_8_4_4_4_12_form(spelling):
+    assert is_valid_uuid(DEVICE)
+    assert not is_valid_uuid(spelling)
+    with pytest.raises(StateError, match="8-4-4-4-12"):
+        read_bookmark({"format": 1, "device_uuid": spelling, "pending": []})
+
+
+def test_pending_keys_larger_than_the_limit_once_decompressed_are_refused():
+    key = b"Contact-123456789-1\n"
+    repeats = MAX_PENDING_KEY_BYTES // len(key) + 1
+    packer = zlib.compressobj(9)
+    block = key * 65536
+    packed = [packer.compress(block) for _ in range(repeats // 65536 + 1)]
+    packed.append(packer.flush())
+    group = {
+        "device_uuid": DEVICE,
+        "count": repeats,
+        "ack_keys": base64.b64encode(b"".join(packed)).decode(),
+    }
+    with pytest.raises(StateError, match="MiB once decompressed"):
+        read_bookmark({"format": 1, "device_uuid": DEVICE, "pending": [group]})
+
+
+def test_the_decompressed_limit_counts_every_group_together(monkeypatch):
+    keys = [f"Deal-{i}-1" for i in range(1000)]
+    group = pack_keys(DEVICE, keys)
+    size = len("\n".join(keys))
+    bookmark = {"format": 1, "device_uuid": DEVICE, "pending": [group, group]}
+    assert len(read_bookmark(bookmark).pending[DEVICE]) == 2000
+    monkeypatch.setattr("tap_sell_sync.state.MAX_PENDING_KEY_BYTES", size + size // 2)
+    with pytest.raises(StateError, match=r"pending\[1\]"):
+        read_bookmark(bookmark)

@@ -1,0 +1,47 @@
+# Copyright 2026 The tap-sell-sync authors. Licensed under the Apache License, Version 2.0.
+"""Tokens that cannot be sent and --catalog files that cannot be read: one line, exit code 1."""
+
+from __future__ import annotations
+
+import pytest
+from tap_fakes import run_tap
+
+NOT_LATIN_1_TOKEN = "\u0442\u043e\u043a\u0435\u043d123"  # noqa: S105 - a test value
+CONFIG = {"access_token": NOT_LATIN_1_TOKEN, "api_url": "http://127.0.0.1:9"}
+GOOD = {"access_token": "a-good-token", "api_url": "http://127.0.0.1:9"}
+
+
+def _assert_one_line_error(run, needle: str) -> None:
+    assert run.returncode == 1, run.stderr
+    assert "Traceback" not in run.stderr
+    errors = run.error_lines()
+    assert len(errors) == 1, run.stderr
+    assert needle in errors[0], errors[0]
+    assert run.stdout == ""
+
+
+@pytest.mark.parametrize("args", [[], ["--test"]], ids=["run", "test"])
+def test_a_token_that_cannot_go_in_a_header_ends_with_one_line(tmp_path, args):
+    run = run_tap(tmp_path, CONFIG, extra_args=args)
+    _assert_one_line_error(run, "HTTP header")
+    assert NOT_LATIN_1_TOKEN not in run.stderr
+
+
+CATALOG_FILES = {
+    "missing": (None, "No such file"),
+    "empty": ("", "is empty"),
+    "not JSON": ("{oops", "is not JSON"),
+    "a list": ("[]", "JSON object"),
+    "a string": ('"streams"', "JSON object"),
+}
+
+
+@pytest.mark.parametrize("name", list(CATALOG_FILES))
+def test_a_catalog_file_that_cannot_be_used_ends_with_one_line(tmp_path, name):
+    text, needle = CATALOG_FILES[name]
+    path = tmp_path / "catalog.json"
+    if text is not None:
+        path.write_text(text)
+    run = run_tap(tmp_path / "run", GOOD, extra_args=["--catalog", str(path)])
+    _assert_one_line_error(run, needle)
+    assert "catalog file" in run.error_lines()[0]
