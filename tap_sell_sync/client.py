@@ -4,7 +4,7 @@
 The client knows the three calls (start a session, fetch a queue page, ack keys) and
 nothing about streams or state. Every call is retried with exponential backoff and full
 jitter on 429, 5xx, timeouts, dropped connections and unreadable bodies, honouring
-``Retry-After`` when the server sends one; 401 and 403 fail at once.
+``Retry-After`` when the server sends one; 401, 403 and redirects fail at once.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import logging
 import random
 import time
 import typing as t
+import urllib.parse
 from dataclasses import dataclass, field
 
 import backoff
@@ -47,10 +48,14 @@ MAX_RETRY_AFTER = 300.0
 HTTP_SERVER_ERROR = 500
 HTTP_TOO_MANY_REQUESTS = 429
 HTTP_NOT_FOUND = 404
-AUTH_STATUSES = frozenset({401, 403})
+HTTP_UNAUTHORIZED = 401
+HTTP_FORBIDDEN = 403
+HTTP_REDIRECTS = range(300, 400)
 MAX_ERROR_TEXT = 200
+VERSION_SUFFIX = "/v2"
 
-AUTH_HINT = (
+REJECTED_HINT = "check that the access token is valid and has not expired or been revoked"
+SCOPE_HINT = (
     "the access token needs the 'sync' scope, and the Sell account needs the Sync API "
     "(a premium API on Sell Growth or above)"
 )
@@ -193,15 +198,40 @@ def _describe_error(response: requests.Response) -> tuple[str, str | None]:
             for entry in errors:
                 error = entry.get("error") if isinstance(entry, dict) else None
                 if isinstance(error, dict):
-                    text = ": ".join(
-                        str(error[name])
+                    # Sell often sends the same text as message and details: show it once.
+                    texts = dict.fromkeys(
+                        error[name]
                         for name in ("code", "message", "details")
                         if isinstance(error.get(name), str) and error[name]
                     )
-                    if text:
+                    text = ": ".join(texts)
+                    if text and text not in parts:
                         parts.append(text)
     description = "; ".join(parts)[:MAX_ERROR_TEXT]
     return description, logref
+
+
+def _redirect_host(response: requests.Response) -> str:
+    """Name the host a redirect points to, without anything else of its address.
+
+    Args:
+        response: A 3xx response.
+
+    Returns:
+        The host (with its port, if any), or a phrase when there is no usable Location.
+    """
+    location = response.headers.get("Location")
+    if not location:
+        return "no location"
+    try:
+        target = urllib.parse.urlsplit(urllib.parse.urljoin(response.url, location))
+        host = target.hostname
+        port = target.port
+    except ValueError:
+        return "an unreadable location"
+    if not host:
+        return "an unreadable location"
+    return f"{host}:{port}" if port else host
 
 
 class SellClient:
@@ -234,6 +264,7 @@ class SellClient:
             backoff_cap: Longest backoff step without a Retry-After.
         """
         self._base = api_url.rstrip("/")
+        self._host = urllib.parse.urlsplit(self._base).netloc
         self._timeout = timeout
         self._limiter = RateLimiter(max_requests_per_second)
         self.counters = RequestCounters()
@@ -304,7 +335,7 @@ class SellClient:
             RetriableError: 429, 5xx, timeouts, dropped connections.
             SellAuthError: 401 or 403.
             SessionLostError: 404 on a queue fetch.
-            SellApiError: Any other unexpected answer.
+            SellApiError: A redirect, or any other unexpected answer.
         """
         headers = {DEVICE_HEADER: device_uuid}
         if body is not None:
@@ -322,11 +353,11 @@ class SellClient:
             )
         except requests.Timeout as exc:
             self.counters.count(call, "timeout")
-            msg = f"{call}: no answer from Sell within {self._timeout:g} s"
+            msg = f"{call}: no answer from Sell at {self._host} within {self._timeout:g} s"
             raise RetriableError(msg) from exc
         except requests.RequestException as exc:
             self.counters.count(call, "connection error")
-            msg = f"{call}: connection to Sell failed ({type(exc).__name__})"
+            msg = f"{call}: connection to Sell at {self._host} failed ({type(exc).__name__})"
             raise RetriableError(msg) from exc
 
         status = response.status_code
@@ -344,14 +375,47 @@ class SellClient:
                 logref=logref,
                 retry_after=_parse_retry_after(response.headers.get("Retry-After")),
             )
-        if status in AUTH_STATUSES:
-            msg = f"Sell refused the access token ({status}{detail}): {AUTH_HINT}"
-            raise SellAuthError(msg, status=status, logref=logref)
+        raise self._refusal(call, response, detail, logref)
+
+    def _refusal(
+        self, call: str, response: requests.Response, detail: str, logref: str | None
+    ) -> SellApiError:
+        """Build the error for an answer that is neither success nor worth retrying.
+
+        Args:
+            call: start, fetch or ack.
+            response: The answer.
+            detail: ": " and the error envelope's description, or "".
+            logref: Sell's request id.
+
+        Returns:
+            The error, its message saying what to do.
+        """
+        status = response.status_code
+        if status == HTTP_UNAUTHORIZED:
+            msg = f"Sell rejected the access token ({status}{detail}): {REJECTED_HINT}"
+            return SellAuthError(msg, status=status, logref=logref)
+        if status == HTTP_FORBIDDEN:
+            msg = f"Sell refused access to the Sync API ({status}{detail}): {SCOPE_HINT}"
+            return SellAuthError(msg, status=status, logref=logref)
         if status == HTTP_NOT_FOUND and call == "fetch":
             msg = f"the sync session is gone (404{detail}); a new session starts next run"
-            raise SessionLostError(msg, status=status, logref=logref)
-        msg = f"{call}: Sell answered {status} unexpectedly{detail}"
-        raise SellApiError(msg, status=status, logref=logref)
+            return SessionLostError(msg, status=status, logref=logref)
+        if status in HTTP_REDIRECTS:
+            msg = (
+                f"{call}: Sell answered {status}, a redirect to {_redirect_host(response)}; "
+                "the tap refuses redirects (never follows them, so the token goes nowhere "
+                "else): check api_url"
+            )
+            return SellApiError(msg, status=status, logref=logref)
+        hint = ""
+        if status == HTTP_NOT_FOUND and self._base.lower().endswith(VERSION_SUFFIX):
+            hint = (
+                f"; api_url must be the base URL without {VERSION_SUFFIX}, such as "
+                "https://api.getbase.com"
+            )
+        msg = f"{call}: Sell answered {status} unexpectedly{detail}{hint}"
+        return SellApiError(msg, status=status, logref=logref)
 
     def start_session(self, device_uuid: str) -> SyncSession | None:
         """Start a sync session.

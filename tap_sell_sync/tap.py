@@ -389,7 +389,7 @@ class TapSellSync(Tap):
             self.device_uuid = str(uuid.uuid4())
             self._device_reason = (
                 "new: neither the settings nor the state name one, so Sell sends every "
-                "object (a full resync)"
+                "object, a full resync"
             )
         self.ledger = AckLedger(self.device_uuid, self._incoming.pending)
         self._state_writer = _PendingKeysStateWriter(self.message_writer, self._refresh_bookmark)
@@ -547,13 +547,14 @@ class TapSellSync(Tap):
             The merged configuration input.
         """
         try:
-            config = super().cb_config(ctx, param, value)
             # The SDK merges each file into a dict, so a JSON list of pairs, or an empty list,
-            # would pass as settings; only an object is a config file.
+            # would pass as settings, and other lists fail with Python's own words; only an
+            # object is a config file, so that is checked first.
             for path in value:
                 if path != "ENV" and not isinstance(json.loads(_read_text(path)), dict):
-                    msg = f"{path} must hold a JSON object of settings"
+                    msg = f"{path} must hold a JSON object of settings, not a list or a value"
                     raise ValueError(msg)  # noqa: TRY301
+            config = super().cb_config(ctx, param, value)
         except (OSError, ValueError, TypeError) as exc:
             reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
             cls.logger.error("cannot read the config file: %s", reason)  # noqa: TRY400

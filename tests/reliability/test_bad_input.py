@@ -171,6 +171,7 @@ CASES: dict[str, Case] = {
         ERROR, "JSON object", json.dumps([["access_token", TOKEN], ["api_url", URL]])
     ),
     "config file a JSON string": Case(ERROR, "config file", '"settings"'),
+    "config file a list of words": Case(ERROR, "JSON object of settings", '["a", "bc"]'),
     # --- state --------------------------------------------------------------------------------
     "state null": Case(ERROR, "JSON object", state="null"),
     "state a number": Case(ERROR, "JSON object", state="5"),

@@ -47,6 +47,8 @@ def test_catalog_without_a_key_still_emits_every_deal_and_warns(tmp_path):
     assert len(deals) > 1
     assert sorted(r["id"] for r in run.records("deals")) == sorted(deals)
     assert " 0 superseded" in run.stderr
+    assert "a full resync" in run.stderr
+    assert "resync))" not in run.stderr
     warnings = [line for line in run.stderr.splitlines() if "upsert by the catalog's key" in line]
     assert len(warnings) == 1, run.stderr[-3000:]
     assert "deals" in warnings[0]

@@ -116,9 +116,22 @@ def test_giving_up_after_retries_reports_status_and_logref(fake_sell):
     assert "REF-503" in str(caught.value)
 
 
-@pytest.mark.parametrize("status", [401, 403])
-def test_401_and_403_fail_at_once_naming_sync_scope_and_plan(fake_sell, status):
-    fake_sell.defaults["start"] = Reply(status, error_body("unauthorized", "REF-AUTH"))
+def test_401_fails_at_once_saying_the_token_was_rejected(fake_sell):
+    fake_sell.defaults["start"] = Reply(401, error_body("unauthorized", "REF-AUTH"))
+    client = make_client(fake_sell.url)
+    with pytest.raises(SellAuthError) as caught:
+        client.start_session(DEVICE)
+    message = str(caught.value)
+    assert len(fake_sell.calls("start")) == 1
+    assert "rejected the access token (401" in message
+    assert "valid and has not expired" in message
+    assert "scope" not in message
+    assert "REF-AUTH" in message
+    assert TOKEN not in message
+
+
+def test_403_fails_at_once_naming_sync_scope_and_plan(fake_sell):
+    fake_sell.defaults["start"] = Reply(403, error_body("insufficient_scope", "REF-AUTH"))
     client = make_client(fake_sell.url)
     with pytest.raises(SellAuthError) as caught:
         client.start_session(DEVICE)
@@ -128,8 +141,36 @@ def test_401_and_403_fail_at_once_naming_sync_scope_and_plan(fake_sell, status):
     assert "Sync API" in message
     assert "Growth" in message
     assert "REF-AUTH" in message
-    assert str(status) in message
+    assert "403" in message
     assert TOKEN not in message
+
+
+def test_an_error_text_sent_as_both_message_and_details_is_shown_once(fake_sell):
+    text = "too many requests for this token"
+    envelope = {"errors": [{"error": {"code": "rate_limit", "message": text, "details": text}}]}
+    fake_sell.defaults["start"] = Reply(429, envelope)
+    client = make_client(fake_sell.url, max_tries=1)
+    with pytest.raises(RetriableError) as caught:
+        client.start_session(DEVICE)
+    assert str(caught.value).count(text) == 1
+    assert "rate_limit" in str(caught.value)
+
+
+def test_a_404_on_start_with_an_api_url_ending_in_v2_hints_at_the_base_url(fake_sell):
+    fake_sell.defaults["start"] = Reply(404, error_body("not_found"))
+    with pytest.raises(SellApiError) as caught:
+        make_client(fake_sell.url + "/v2").start_session(DEVICE)
+    assert "without /v2" in str(caught.value)
+    with pytest.raises(SellApiError) as caught:
+        make_client(fake_sell.url).start_session(DEVICE)
+    assert "/v2" not in str(caught.value)
+
+
+def test_a_connection_failure_names_the_host(fake_sell):
+    closed = fake_sell.url.rsplit(":", 1)[0] + ":9"
+    with pytest.raises(RetriableError) as caught:
+        make_client(closed, max_tries=1).start_session(DEVICE)
+    assert "127.0.0.1:9" in str(caught.value)
 
 
 def test_logref_falls_back_to_the_request_id_header(fake_sell):
@@ -154,7 +195,11 @@ def test_redirects_are_not_followed(fake_sell):
     client = make_client(fake_sell.url)
     with pytest.raises(SellApiError) as caught:
         client.start_session(DEVICE)
-    assert "302" in str(caught.value)
+    message = str(caught.value)
+    assert "302" in message
+    assert "redirect to 127.0.0.2:9" in message
+    assert "refuses redirects" in message
+    assert "/x" not in message
     assert len(fake_sell.requests) == 1
 
 

@@ -303,9 +303,12 @@ def test_faults_on_every_endpoint_are_retried_and_nothing_is_lost(tmp_path):
 
 @pytest.mark.parametrize(
     ("overrides", "needle"),
-    [({"token": "a" * 64}, "401"), ({"insufficient_scope": True}, "403")],
+    [
+        ({"token": "a" * 64}, ("401", "rejected the access token")),
+        ({"insufficient_scope": True}, ("403", "'sync' scope")),
+    ],
 )
-def test_refused_token_fails_at_once_with_one_line_naming_the_sync_scope(
+def test_refused_token_fails_at_once_with_one_line_saying_why(
     tmp_path,
     overrides,
     needle,
@@ -318,8 +321,9 @@ def test_refused_token_fails_at_once_with_one_line_naming_the_sync_scope(
         run = run_tap(tmp_path, config)
     assert run.returncode == 1
     assert len(run.error_lines()) == 1
-    assert needle in run.error_lines()[0]
-    assert "'sync' scope" in run.error_lines()[0]
+    status, reason = needle
+    assert status in run.error_lines()[0]
+    assert reason in run.error_lines()[0]
     assert "Traceback" not in run.stderr
     assert "b" * 64 not in run.stderr + run.stdout
 
