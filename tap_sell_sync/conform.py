@@ -97,7 +97,7 @@ class ValueCheck:
     converters: tuple[Callable[[object], object], ...] = ()
     timestamp: bool = False
     items: ValueCheck | None = None
-    properties: Mapping[str, ValueCheck] = field(default_factory=dict)
+    properties: RecordChecks | None = None
 
     def conform(self, value: object) -> object:
         """Return the value, converted when that loses nothing, or ``_INVALID``.
@@ -110,12 +110,12 @@ class ValueCheck:
         """
         if type(value) not in self.types:
             return self._convert(value)
-        if self.timestamp and not _is_timestamp(t.cast("str", value)):
-            return _INVALID
+        if self.timestamp:
+            return value if _is_timestamp(value) else _INVALID  # type: ignore[arg-type]
         if self.items is not None:
-            return _conform_items(t.cast("list[object]", value), self.items)
-        if self.properties:
-            invalid = conform_record(t.cast("dict[str, object]", value), self.properties)
+            return _conform_items(value, self.items)  # type: ignore[arg-type]
+        if self.properties is not None:
+            invalid = conform_record(value, self.properties)  # type: ignore[arg-type]
             return _INVALID if invalid else value
         return value
 
@@ -128,6 +128,19 @@ class ValueCheck:
             if converted is not _INVALID:
                 return converted
         return _INVALID
+
+
+@dataclass(frozen=True)
+class RecordChecks:
+    """The checks of an object's properties, split for speed.
+
+    ``plain`` holds the properties whose check is only a type test (most of them), by name;
+    ``nested`` the others (timestamps, arrays, objects with declared properties).
+    """
+
+    plain: Mapping[str, frozenset[type]] = field(default_factory=dict)
+    nested: Mapping[str, ValueCheck] = field(default_factory=dict)
+    checks: Mapping[str, ValueCheck] = field(default_factory=dict)
 
 
 def _conform_items(values: list[object], check: ValueCheck) -> object:
@@ -161,51 +174,60 @@ def compile_check(schema: Mapping[str, t.Any]) -> ValueCheck | None:
         types -= {bool}
     converters = tuple(_CONVERTERS[name] for name in names if name in _CONVERTERS)
     items = compile_check(schema["items"]) if "array" in names and "items" in schema else None
-    properties = compile_properties(schema) if names == ["object"] else {}
+    properties = compile_properties(schema) if names == ["object"] else None
     return ValueCheck(
         types=types,
         converters=converters,
         timestamp=schema.get("format") == "date-time",
         items=items,
-        properties=properties,
+        properties=properties if properties is not None and properties.checks else None,
     )
 
 
-def compile_properties(schema: Mapping[str, t.Any]) -> dict[str, ValueCheck]:
+def compile_properties(schema: Mapping[str, t.Any]) -> RecordChecks:
     """Compile the checks of an object schema's properties.
 
     Args:
         schema: An object's JSON schema.
 
     Returns:
-        A check for each property that has one.
+        The checks of the properties that have one.
     """
     checks = {}
     for name, property_schema in (schema.get("properties") or {}).items():
         check = compile_check(property_schema)
         if check is not None:
             checks[name] = check
-    return checks
+    plain = {
+        name: check.types
+        for name, check in checks.items()
+        if not check.timestamp and check.items is None and check.properties is None
+    }
+    nested = {name: check for name, check in checks.items() if name not in plain}
+    return RecordChecks(plain=plain, nested=nested, checks=checks)
 
 
-def conform_record(record: dict[str, object], checks: Mapping[str, ValueCheck]) -> list[str]:
+def conform_record(record: dict[str, object], checks: RecordChecks) -> list[str]:
     """Hold a record's values to their checks, in place.
 
     Args:
         record: The record; converted values replace the originals, invalid ones become None.
-        checks: The checks by property name.
+        checks: The compiled checks of the record's schema.
 
     Returns:
         The names of the properties whose values were set to None.
     """
     invalid: list[str] = []
+    plain = checks.plain
+    nested = checks.nested
     for name, value in record.items():
         if value is None:
             continue
-        check = checks.get(name)
-        if check is None:
+        types = plain.get(name)
+        if types is not None and type(value) in types:
             continue
-        if type(value) in check.types and not (check.timestamp or check.items or check.properties):
+        check = checks.checks.get(name) if types is not None else nested.get(name)
+        if check is None:
             continue
         conformed = check.conform(value)
         if conformed is _INVALID:

@@ -41,7 +41,7 @@ from types import MappingProxyType
 
 import msgspec
 
-from tap_sell_sync.conform import ValueCheck, conform_record
+from tap_sell_sync.conform import RecordChecks, conform_record
 from tap_sell_sync.errors import RetriableError, SellApiError, SessionLostError
 from tap_sell_sync.schemas import DELETED_AT_COLUMN, EVENT_TYPE_COLUMN, REVISION_COLUMN
 from tap_sell_sync.state import KeyPack, build_bookmark, is_valid_ack_key, pack_keys
@@ -84,7 +84,7 @@ class Route:
     key_fields: tuple[str, ...]
     properties: frozenset[str]
     money_fields: tuple[str, ...] = ()
-    checks: Mapping[str, ValueCheck] = field(default_factory=dict)
+    checks: RecordChecks = field(default_factory=RecordChecks)
     deleted_template: Mapping[str, None] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
