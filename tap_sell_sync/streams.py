@@ -13,6 +13,7 @@ import sys
 import typing as t
 
 from singer_sdk import Stream
+from singer_sdk.exceptions import AbortedSyncFailedException, AbortedSyncPausedException
 from singer_sdk.helpers._util import utc_now
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.singerlib import RecordMessage
@@ -56,6 +57,14 @@ class _RememberingMask(SelectionMask):
         selected = super().__missing__(breadcrumb)
         self[breadcrumb] = selected
         return selected
+
+
+# Exceptions the SDK's "unhandled error" line must not announce (see `SellStream.log`).
+_NOT_LOGGED_AS_ERRORS = (
+    TapSellSyncError,
+    AbortedSyncFailedException,
+    AbortedSyncPausedException,
+)
 
 
 class SellStream(Stream):
@@ -132,10 +141,11 @@ class SellStream(Stream):
         level: int = logging.INFO,
         **kwargs: t.Any,
     ) -> None:
-        """Log a message, except the SDK's generic error line for errors the CLI reports.
+        """Log a message, except the SDK's generic error line where nothing failed.
 
         A `TapSellSyncError` is shown by the CLI as one line; the SDK's "unhandled error"
-        line would only repeat it.
+        line would only repeat it. ``--test`` stops every stream after its first record by
+        raising an abort, which is its success, not an error.
 
         Args:
             message: The %-style message.
@@ -143,7 +153,7 @@ class SellStream(Stream):
             level: The log level.
             kwargs: Passed to the logger.
         """
-        if level >= logging.ERROR and isinstance(sys.exc_info()[1], TapSellSyncError):
+        if level >= logging.ERROR and isinstance(sys.exc_info()[1], _NOT_LOGGED_AS_ERRORS):
             return
         super().log(message, *args, level=level, **kwargs)
 
