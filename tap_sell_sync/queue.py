@@ -210,7 +210,11 @@ class Spool:
     def __init__(self) -> None:
         """Create the store in a new temporary directory."""
         self._directory = tempfile.mkdtemp(prefix="tap-sell-sync-")
-        self._connection = sqlite3.connect(f"{self._directory}/spool.sqlite")
+        # Only the thread that drains uses the connection, but the finalizer that closes it
+        # may run in whichever thread the garbage collector happens to run in.
+        self._connection = sqlite3.connect(
+            f"{self._directory}/spool.sqlite", check_same_thread=False
+        )
         self._connection.executescript(
             """
             PRAGMA journal_mode = OFF;
