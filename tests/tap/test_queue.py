@@ -6,6 +6,7 @@ import decimal
 import pytest
 from tap_fakes import FakeClient, item, page
 
+from tap_sell_sync.conform import compile_properties
 from tap_sell_sync.errors import RetriableError, SellApiError, SessionLostError
 from tap_sell_sync.queue import AckLedger, Route, RunOptions, SyncRun
 from tap_sell_sync.schemas import MONEY_FIELDS
@@ -21,6 +22,7 @@ ROUTES = {
         tuple(s.primary_keys),
         frozenset(s.schema["properties"]),
         MONEY_FIELDS.get(s.resource_type, ()),
+        compile_properties(s.schema),
     )
     for s in STREAM_TYPES
 }
