@@ -17,7 +17,7 @@ from singer_sdk.exceptions import AbortedSyncFailedException, AbortedSyncPausedE
 from singer_sdk.helpers._util import utc_now
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.singerlib import RecordMessage
-from singer_sdk.singerlib.catalog import SelectionMask
+from singer_sdk.singerlib.catalog import Metadata, MetadataMapping, SelectionMask
 from typing_extensions import override
 
 from tap_sell_sync import schemas
@@ -86,6 +86,25 @@ class SellStream(Stream):
         super().__init__(tap)
         self.forced_replication_method = LOG_BASED
         self._sell_tap = tap
+
+    @property
+    @override
+    def metadata(self) -> MetadataMapping:
+        """The stream's metadata; the tap's own columns cannot be deselected.
+
+        Without ``_sdc_deleted_at`` a delete would reach the target as a live-looking row
+        while its key is acked, so the delete mark and the sync columns are ``automatic``,
+        whatever a catalog says.
+
+        Returns:
+            The metadata.
+        """
+        metadata = super().metadata
+        for name in (schemas.DELETED_AT_COLUMN, schemas.EVENT_TYPE_COLUMN, schemas.REVISION_COLUMN):
+            entry = metadata.get(("properties", name))
+            if entry is not None:
+                entry.inclusion = Metadata.InclusionType.AUTOMATIC
+        return metadata
 
     @property
     @override

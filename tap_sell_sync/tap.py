@@ -69,6 +69,8 @@ MAX_RETRY_SECONDS = 86_400.0
 DEFAULT_MAX_REQUESTS_PER_SECOND = 8.0
 SELL_REQUESTS_PER_SECOND = 10.0
 MAX_REQUESTS_PER_SECOND = 1000.0
+# Slower than this, one request waits more than a minute: a mistake, not a setting.
+MIN_REQUESTS_PER_SECOND = 1 / 60
 DEFAULT_MAX_ITEMS_PER_RUN = 100_000
 # Official clients ack one page (about 100 keys) per call; no maximum is documented. 1,000
 # keys (about 20 kB of JSON) cut the ack calls tenfold and stay far from any body limit.
@@ -182,7 +184,12 @@ CONFIG_SCHEMA = th.PropertiesList(
 ).to_dict()
 
 
-def _positive_number(config: t.Mapping[str, t.Any], name: str, upper: float | None = None) -> None:
+def _positive_number(
+    config: t.Mapping[str, t.Any],
+    name: str,
+    upper: float | None = None,
+    lower: float = 0,
+) -> None:
     value = config.get(name)
     if value is None:
         return
@@ -192,6 +199,9 @@ def _positive_number(config: t.Mapping[str, t.Any], name: str, upper: float | No
         raise SettingsError(msg)
     if not value > 0 or not math.isfinite(value):
         msg = f"{name} must be a number above 0, got {value}"
+        raise SettingsError(msg)
+    if value < lower:
+        msg = f"{name} must be at least {lower:g}, got {value}"
         raise SettingsError(msg)
     if upper is not None and value > upper:
         msg = f"{name} must be at most {upper:g}, got {value}"
@@ -282,7 +292,9 @@ def validate_settings(config: t.Mapping[str, t.Any]) -> None:
         msg = "user_agent must be a non-empty line of printable text"
         raise SettingsError(msg)
     _positive_number(config, "request_timeout", MAX_REQUEST_TIMEOUT)
-    _positive_number(config, "max_requests_per_second", MAX_REQUESTS_PER_SECOND)
+    _positive_number(
+        config, "max_requests_per_second", MAX_REQUESTS_PER_SECOND, MIN_REQUESTS_PER_SECOND
+    )
     _positive_number(config, "max_seconds_per_run")
     _positive_number(config, "max_retry_seconds", MAX_RETRY_SECONDS)
     items = config.get("max_items_per_run")
@@ -733,6 +745,13 @@ def _read_state_text(state: t.IO[str]) -> str:
         msg = (
             "the state file holds a whole STATE message; pass only its value (the object "
             'under "value")'
+        )
+        raise StateError(msg)
+    if "bookmarks" not in value and set(value) & {"singer_state", "value"}:
+        # `meltano state get` prints the state wrapped in "singer_state".
+        msg = (
+            "the state file holds a wrapped state; pass only the object under "
+            '"singer_state" (or "value"), which has "bookmarks" at its top level'
         )
         raise StateError(msg)
     return text

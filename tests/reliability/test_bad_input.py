@@ -141,6 +141,9 @@ CASES: dict[str, Case] = {
     "setting rate a string": Case(
         ERROR, "max_requests_per_second", setting("max_requests_per_second", "fast")
     ),
+    "setting rate too low to ever send": Case(
+        ERROR, "max_requests_per_second", setting("max_requests_per_second", 1e-9)
+    ),
     "setting rate too high": Case(
         ERROR, "max_requests_per_second", setting("max_requests_per_second", 10**6)
     ),
@@ -193,6 +196,9 @@ CASES: dict[str, Case] = {
     ),
     "state a whole STATE message": Case(
         ERROR, "pass only its value", state={"type": "STATE", "value": bookmark()}
+    ),
+    "state wrapped as meltano state get prints it": Case(
+        ERROR, "singer_state", state={"singer_state": bookmark()}
     ),
     "state group device not a uuid": Case(
         ERROR, "device_uuid", state=bookmark(pending=[group(device_uuid="laptop")])
