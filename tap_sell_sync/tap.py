@@ -23,7 +23,11 @@ import click
 from singer_sdk import Tap
 from singer_sdk import typing as th
 from singer_sdk.contrib.msgspec import MsgSpecWriter
-from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.exceptions import (
+    ConfigValidationError,
+    MapExpressionError,
+    StreamMapConfigError,
+)
 from singer_sdk.helpers._state import StateWriter
 from singer_sdk.helpers.capabilities import (
     CapabilitiesEnum,
@@ -652,6 +656,15 @@ class TapSellSync(Tap):
             sys.exit(1)
         except TapSellSyncError as exc:
             cls.logger.error("%s", redact(str(exc), token))  # noqa: TRY400
+            sys.exit(1)
+        except (MapExpressionError, StreamMapConfigError) as exc:
+            # A map also sees delete records, whose fields are null but for key and marks.
+            reason = " ".join(str(exc).split())
+            cls.logger.error(  # noqa: TRY400
+                "a stream map failed: %s (maps also see delete records, whose fields are null "
+                "except the key, sell_event_type, sell_revision and _sdc_deleted_at)",
+                redact(reason, token),
+            )
             sys.exit(1)
 
 

@@ -224,3 +224,34 @@ def test_failed_objects_are_logged_by_their_key_fields_associated_contacts_inclu
         "Sell could not deliver 'junk' (failed_objects).",
     ]
     assert not any("None" in line for line in logged)
+
+
+def test_a_stream_map_that_cannot_be_evaluated_ends_with_one_line_and_acks_nothing(
+    tmp_path, fake_sell
+):
+    fake_sell.scripts["start"] = [Reply(201, session_body("S1", 2))]
+    fake_sell.scripts["fetch"] = [
+        Reply(
+            200,
+            page(
+                [
+                    item("deal", {"id": 1, "value": 10}, "D-1-2", revision=2),
+                    item("deal", {"id": 2}, "D-2-5", event="deleted", revision=5),
+                ],
+            ),
+        ),
+    ]
+    config = {
+        "access_token": TOKEN,
+        "api_url": fake_sell.url,
+        "stream_maps": {"deals": {"value_x2": "value *"}},
+    }
+    run = run_tap(tmp_path, config)
+    assert run.returncode == 1
+    assert "Traceback" not in run.stderr
+    errors = [line for line in run.stderr.splitlines() if "ERROR" in line]
+    assert len(errors) == 1
+    assert "a stream map failed" in errors[0]
+    assert "delete records" in errors[0]
+    assert TOKEN not in run.stderr
+    assert fake_sell.calls("ack") == []
