@@ -639,6 +639,8 @@ class TapSellSync(Tap):
         try:
             if config is not None:
                 token = _find_token(config)
+                if config.parse_env:
+                    _check_environment_settings(cls)
             if state is not None:
                 state = io.StringIO(_read_state_text(state))
             if isinstance(catalog, str):
@@ -666,6 +668,22 @@ class TapSellSync(Tap):
                 redact(reason, token),
             )
             sys.exit(1)
+
+
+def _check_environment_settings(tap_class: type[TapSellSync]) -> None:
+    """Read the TAP_SELL_SYNC_* variables once, so that a bad one ends with one line.
+
+    Args:
+        tap_class: The tap class, which knows the settings and their types.
+
+    Raises:
+        SettingsError: A variable that cannot be read as its setting's type.
+    """
+    try:
+        _ = tap_class._env_var_config  # noqa: SLF001
+    except ValueError as exc:
+        msg = f"a {tap_class._env_var_prefix}* environment variable cannot be read: {exc}"  # noqa: SLF001
+        raise SettingsError(msg) from exc
 
 
 def _read_text(path: str) -> str:
