@@ -71,7 +71,7 @@ MAX_STATE_BYTES = 1_000_000
 
 # Log lines of the tap that open and close the time it talks to Sell.
 FIRST_CALL_LINE = "Syncing as device"
-LAST_CALL_LINES = ("Drain stopped:", "Sell has nothing new")
+LAST_CALL_LINES = ("Queue drained:", "Drain stopped early:", "Sell has nothing new")
 
 
 def say(message: str) -> None:

@@ -20,6 +20,10 @@ class CatalogError(TapSellSyncError):
     """The --catalog file is missing, empty or not a JSON object."""
 
 
+class StreamMapError(TapSellSyncError):
+    """A stream map's expression failed on a record."""
+
+
 class SellApiError(TapSellSyncError):
     """Sell answered with an error, or could not be reached after retries."""
 

@@ -115,6 +115,7 @@ class RunCounters:
     malformed_pages: int = 0
     records: dict[str, int] = field(default_factory=dict)
     deletes: dict[str, int] = field(default_factory=dict)
+    dropped_by_maps: dict[str, int] = field(default_factory=dict)
     superseded: int = 0
     unreadable: int = 0
     unknown: dict[str, int] = field(default_factory=dict)
@@ -338,16 +339,20 @@ def _parse_money(value: object) -> tuple[bool, object]:
     return False, value
 
 
-def _convert_money(record: dict[str, t.Any], money_fields: tuple[str, ...]) -> str | None:
-    """Replace money values in place with exact numbers.
+def _convert_money(record: dict[str, t.Any], money_fields: tuple[str, ...]) -> list[str]:
+    """Replace money values in place with exact numbers, and those that are not with null.
+
+    A money value that is not a number is a value of the wrong type like any other: it
+    becomes null and is counted, so the record still loads.
 
     Args:
         record: The record being built.
         money_fields: Top-level names, or "list.field" for a list of objects.
 
     Returns:
-        None when every money value is a number, else the path of the first that is not.
+        The paths of the values set to null, one entry per value.
     """
+    nulled: list[str] = []
     for path in money_fields:
         name, _, inner = path.partition(".")
         if name not in record:
@@ -355,19 +360,20 @@ def _convert_money(record: dict[str, t.Any], money_fields: tuple[str, ...]) -> s
         if not inner:
             ok, record[name] = _parse_money(record[name])
             if not ok:
-                return path
+                record[name] = None
+                nulled.append(path)
             continue
         entries = record[name]
-        if entries is None:
-            continue
         if not isinstance(entries, list):
-            return name
+            # Not a list: the schema check of the list itself deals with it.
+            continue
         for entry in entries:
             if isinstance(entry, dict) and inner in entry:
                 ok, entry[inner] = _parse_money(entry[inner])
                 if not ok:
-                    return path
-    return None
+                    entry[inner] = None
+                    nulled.append(path)
+    return nulled
 
 
 def _envelope_problem(item: object) -> str:  # noqa: PLR0911 - one return per reason
@@ -610,14 +616,18 @@ class SyncRun:
                 last_progress = now
                 self._log_progress(count_left)
 
-        level = logging.INFO if self.stop_reason == "queue drained" else logging.WARNING
-        LOGGER.log(
-            level,
-            "Drain stopped: %s; %d items in %d pages. Items not emitted are not acked.",
-            self.stop_reason,
-            self.counters.items,
-            self.counters.pages,
-        )
+        if self.stop_reason == "queue drained":
+            LOGGER.info(
+                "Queue drained: %d items in %d pages.", self.counters.items, self.counters.pages
+            )
+        else:
+            LOGGER.warning(
+                "Drain stopped early: %s; %d items in %d pages. The items received are "
+                "emitted; Sell keeps the rest for the next run.",
+                self.stop_reason,
+                self.counters.items,
+                self.counters.pages,
+            )
 
     def _bound_reached(self, items: int) -> str | None:
         """Tell whether the run's bounds forbid another fetch.
@@ -790,11 +800,9 @@ class SyncRun:
         else:
             # Usually every field is in the schema: the item's own dict becomes the record.
             record = data if route.properties.issuperset(data) else self._schema_fields(route, data)
-            bad_money = _convert_money(record, route.money_fields) if route.money_fields else None
-            if bad_money is not None:
-                self._skip_unreadable(item, f"money field {bad_money} is not a number")
-                return None
-            invalid = conform_record(record, route.checks)
+            # Money first: its exact decimal strings become numbers before the type checks.
+            invalid = _convert_money(record, route.money_fields) if route.money_fields else []
+            invalid += conform_record(record, route.checks)
             if invalid:
                 counters.invalid_values.setdefault(route.stream, Counter()).update(invalid)
             is_delete = 0
@@ -898,6 +906,15 @@ class SyncRun:
         if self._finished_streams >= self.selected:
             self.finish()
 
+    def note_dropped_by_map(self, stream: str) -> None:
+        """Count a record that the stream maps dropped; its keys are acked like the rest.
+
+        Args:
+            stream: The stream name.
+        """
+        dropped = self.counters.dropped_by_maps
+        dropped[stream] = dropped.get(stream, 0) + 1
+
     def finish(self) -> None:
         """Log the summary once and release the spool and the HTTP connections."""
         if self._summary_logged:
@@ -920,6 +937,11 @@ class SyncRun:
                     counters.records[stream],
                     counters.deletes[stream],
                 )
+        if counters.dropped_by_maps:
+            LOGGER.info(
+                "Records the stream maps dropped (counted above; their keys are acked): %s.",
+                ", ".join(f"{k} {v}" for k, v in sorted(counters.dropped_by_maps.items())),
+            )
         for stream, names in sorted(counters.dropped_fields.items()):
             LOGGER.warning(
                 "Stream %s: fields not in its schema were left out: %s.",
@@ -951,7 +973,8 @@ class SyncRun:
             )
         LOGGER.info(
             "Summary: %d items in %d pages (%d empty, %d without a list of items) in %.1f s; "
-            "stopped: %s; %d records (%d deletes); %d superseded revisions; "
+            "stopped: %s; %d records (%d deletes, %d dropped by stream maps); "
+            "%d superseded revisions; "
             "%d unreadable items skipped; %d values of the wrong type set to null; "
             "%d unknown event types; %d failed_objects; %d incoming keys acked; %d keys "
             "pending ack; requests: %d (%s), %d retries.",
@@ -963,6 +986,7 @@ class SyncRun:
             self.stop_reason or "not started",
             sum(counters.records.values()),
             sum(counters.deletes.values()),
+            sum(counters.dropped_by_maps.values()),
             counters.superseded,
             counters.unreadable,
             sum(sum(fields.values()) for fields in counters.invalid_values.values()),

@@ -37,6 +37,7 @@ PRICE = th.ObjectType(th.Property("amount", MONEY), th.Property("currency", STR)
 EVENT_TYPE_COLUMN = "sell_event_type"
 REVISION_COLUMN = "sell_revision"
 DELETED_AT_COLUMN = "_sdc_deleted_at"
+TAP_COLUMNS = (EVENT_TYPE_COLUMN, REVISION_COLUMN, DELETED_AT_COLUMN)
 
 TIMESTAMPS = (th.Property("created_at", TS), th.Property("updated_at", TS))
 SYNC_COLUMNS = (

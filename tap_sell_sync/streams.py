@@ -13,7 +13,12 @@ import sys
 import typing as t
 
 from singer_sdk import Stream
-from singer_sdk.exceptions import AbortedSyncFailedException, AbortedSyncPausedException
+from singer_sdk.exceptions import (
+    AbortedSyncFailedException,
+    AbortedSyncPausedException,
+    MapExpressionError,
+    StreamMapConfigError,
+)
 from singer_sdk.helpers._util import utc_now
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.singerlib import RecordMessage
@@ -21,7 +26,7 @@ from singer_sdk.singerlib.catalog import Metadata, MetadataMapping, SelectionMas
 from typing_extensions import override
 
 from tap_sell_sync import schemas
-from tap_sell_sync.errors import TapSellSyncError
+from tap_sell_sync.errors import StreamMapError, TapSellSyncError
 
 if t.TYPE_CHECKING:
     from collections.abc import Generator, Iterable
@@ -31,6 +36,21 @@ if t.TYPE_CHECKING:
     from tap_sell_sync.tap import TapSellSync
 
 LOG_BASED = "LOG_BASED"
+MAP_NULLS_HINT = (
+    "maps also see delete records, whose fields are null except the key, sell_event_type, "
+    "sell_revision and _sdc_deleted_at"
+)
+# What a map expression raises when it meets a value it cannot handle, such as a null field
+# of a delete record (``None * 2``). The SDK names only syntax errors and bad map settings.
+_MAP_EXPRESSION_ERRORS = (
+    MapExpressionError,
+    ArithmeticError,
+    AttributeError,
+    LookupError,
+    TypeError,
+    ValueError,
+)
+LOGGER = logging.getLogger(__name__)
 
 
 class _RememberingMask(SelectionMask):
@@ -64,6 +84,9 @@ _NOT_LOGGED_AS_ERRORS = (
     TapSellSyncError,
     AbortedSyncFailedException,
     AbortedSyncPausedException,
+    # Shown as one line by the CLI (`TapSellSync.invoke`).
+    MapExpressionError,
+    StreamMapConfigError,
 )
 
 
@@ -100,7 +123,7 @@ class SellStream(Stream):
             The metadata.
         """
         metadata = super().metadata
-        for name in (schemas.DELETED_AT_COLUMN, schemas.EVENT_TYPE_COLUMN, schemas.REVISION_COLUMN):
+        for name in schemas.TAP_COLUMNS:
             entry = metadata.get(("properties", name))
             if entry is not None:
                 entry.inclusion = Metadata.InclusionType.AUTOMATIC
@@ -125,7 +148,33 @@ class SellStream(Stream):
         self,
         record: Record,
     ) -> Generator[RecordMessage, None, None]:
-        """Build the RECORD messages of one record, skipping the walk for deselected fields.
+        """Build the RECORD messages of one record, and count records that maps drop.
+
+        A map expression that fails on the record ends the run with one line that names the
+        stream and the record's key; the record's ack keys stay unacked.
+
+        Args:
+            record: The record.
+
+        Yields:
+            One message per stream map that keeps the record.
+
+        Raises:
+            StreamMapError: When a map expression fails on the record.
+        """
+        kept = False
+        try:
+            for message in self._map_record(record):
+                kept = True
+                yield message
+        except _MAP_EXPRESSION_ERRORS as exc:
+            LOGGER.debug("Stream map failure on stream %s.", self.name, exc_info=True)
+            raise StreamMapError(self._describe_map_failure(record, exc)) from exc
+        if not kept:
+            self._sell_tap.sync_run().note_dropped_by_map(self.name)
+
+    def _map_record(self, record: Record) -> Generator[RecordMessage, None, None]:
+        """Apply the stream maps to one record, skipping the walk for deselected fields.
 
         The SDK walks every property of every record, nested objects included, to remove
         deselected ones; with nothing deselected that walk removes nothing and was the
@@ -151,6 +200,27 @@ class SellStream(Stream):
                     version=self._stream_version,
                     time_extracted=utc_now(),
                 )
+
+    def _describe_map_failure(self, record: Record, exc: Exception) -> str:
+        """Say which record a map failed on, by its key only (values may be personal data).
+
+        Args:
+            record: The record.
+            exc: What the map expression raised.
+
+        Returns:
+            The one-line message.
+        """
+        key = ", ".join(f"{name} {record.get(name)!r}" for name in type(self).primary_keys)
+        kind = "delete record" if record.get(schemas.DELETED_AT_COLUMN) else "record"
+        reason = f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, MapExpressionError) and exc.__cause__ is not None:
+            reason = f"{exc} {type(exc.__cause__).__name__}: {exc.__cause__}"
+        return (
+            f"a stream map failed on the {kind} of stream {self.name} with {key}: "
+            f"{' '.join(reason.split())} ({MAP_NULLS_HINT}); fix the map, the record is not "
+            "acked and comes again next run"
+        )
 
     @override
     def log(

@@ -20,6 +20,7 @@ import urllib.parse
 import uuid
 
 import click
+import jsonschema
 from singer_sdk import Tap
 from singer_sdk import typing as th
 from singer_sdk.contrib.msgspec import MsgSpecWriter
@@ -38,6 +39,7 @@ from singer_sdk.plugin_base import _ConfigInput
 from singer_sdk.singerlib import SingerMessageType
 from typing_extensions import override
 
+from tap_sell_sync import schemas
 from tap_sell_sync.client import DEFAULT_MAX_RETRY_SECONDS, SellClient
 from tap_sell_sync.conform import compile_properties
 from tap_sell_sync.errors import CatalogError, SettingsError, StateError, TapSellSyncError
@@ -50,7 +52,7 @@ from tap_sell_sync.state import (
     is_valid_uuid,
     read_bookmark,
 )
-from tap_sell_sync.streams import STREAM_TYPES, SellStream
+from tap_sell_sync.streams import MAP_NULLS_HINT, STREAM_TYPES, SellStream
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable
@@ -409,6 +411,7 @@ class TapSellSync(Tap):
             )
         self.ledger = AckLedger(self.device_uuid, self._incoming.pending)
         self._state_writer = _PendingKeysStateWriter(self.message_writer, self._refresh_bookmark)
+        self._check_catalog_selection()
 
     @override
     def discover_streams(self) -> list[SellStream]:
@@ -441,6 +444,23 @@ class TapSellSync(Tap):
         super().load_state(state)
         self._incoming = read_bookmark(bookmarks.get(STATE_BOOKMARK))
 
+    def _check_catalog_selection(self) -> None:
+        """Warn of a catalog that names unknown streams or selects none of the tap's."""
+        catalog = self.input_catalog
+        if catalog is None:
+            return
+        unknown = sorted(set(catalog) - set(self.streams))
+        if unknown:
+            self.logger.warning(
+                "The catalog names streams this tap does not have, which are ignored: %s.",
+                ", ".join(unknown),
+            )
+        if not any(stream.selected for stream in self.streams.values()):
+            self.logger.warning(
+                "The catalog selects no stream: no session is started, nothing is synced and "
+                "no key is acked. Select streams, or run without a catalog to sync them all.",
+            )
+
     def _refresh_bookmark(self) -> None:
         ledger = getattr(self, "ledger", None)
         if ledger is not None:
@@ -469,11 +489,48 @@ class TapSellSync(Tap):
                     resource_type=stream.resource_type,
                     stream=stream.name,
                     key_fields=own_key,
-                    properties=frozenset(stream.schema["properties"]),
+                    properties=self._emitted_properties(stream, own_key),
                     money_fields=MONEY_FIELDS.get(stream.resource_type, ()),
                     checks=compile_properties(stream.schema),
                 )
         return routes
+
+    @staticmethod
+    def _emitted_properties(stream: SellStream, own_key: tuple[str, ...]) -> frozenset[str]:
+        """The properties a stream's records hold: those of the schema its SCHEMA announces.
+
+        A catalog may narrow a stream's schema; records then follow it, so that they match
+        the SCHEMA message. It may not drop the key or the tap's own columns of a selected
+        stream: a delete would then reach the target as a live-looking row.
+
+        Args:
+            stream: The stream.
+            own_key: The resource type's key fields.
+
+        Returns:
+            The property names.
+
+        Raises:
+            CatalogError: When the catalog's schema of a selected stream lacks a needed one.
+        """
+        own = frozenset(stream.schema["properties"])
+        announced = stream.effective_schema.get("properties")
+        if not isinstance(announced, dict) or not announced:
+            return own
+        properties = own & frozenset(announced)
+        missing = [
+            name
+            for name in (*own_key, *schemas.TAP_COLUMNS)
+            if name not in properties and stream.selected
+        ]
+        if missing:
+            msg = (
+                f"the catalog's schema of stream {stream.name} lacks {', '.join(missing)}, "
+                "which the tap needs to load deletes; deselect fields in the catalog's "
+                "metadata instead of removing them from its schema, or run --discover again"
+            )
+            raise CatalogError(msg)
+        return properties
 
     def build_client(self) -> SellClient:
         """Create the HTTP client from the settings.
@@ -663,9 +720,9 @@ class TapSellSync(Tap):
             # A map also sees delete records, whose fields are null but for key and marks.
             reason = " ".join(str(exc).split())
             cls.logger.error(  # noqa: TRY400
-                "a stream map failed: %s (maps also see delete records, whose fields are null "
-                "except the key, sell_event_type, sell_revision and _sdc_deleted_at)",
+                "a stream map failed: %s (%s)",
                 redact(reason, token),
+                MAP_NULLS_HINT,
             )
             sys.exit(1)
 
@@ -745,7 +802,94 @@ def _read_catalog_text(path: str) -> str:
     if not isinstance(value, dict):
         msg = f"the catalog file {path} must hold a JSON object, as --discover writes"
         raise CatalogError(msg)
+    problem = _catalog_problem(value)
+    if problem:
+        msg = f"the catalog file {path} is not a catalog as --discover writes: {problem}"
+        raise CatalogError(msg)
     return text
+
+
+# The parts of a Singer catalog the SDK reads, with the types it expects of them.
+_CATALOG_SCHEMA: dict[str, t.Any] = {
+    "type": "object",
+    "required": ["streams"],
+    "properties": {
+        "streams": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["tap_stream_id"],
+                "properties": {
+                    "tap_stream_id": {"type": "string"},
+                    "stream": {"type": "string"},
+                    "schema": {
+                        "type": "object",
+                        "properties": {
+                            "properties": {
+                                "type": "object",
+                                "additionalProperties": {"type": ["object", "boolean"]},
+                            },
+                        },
+                    },
+                    "key_properties": {"type": ["array", "null"], "items": {"type": "string"}},
+                    "replication_key": {"type": ["string", "null"]},
+                    "replication_method": {"type": ["string", "null"]},
+                    "metadata": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "required": ["breadcrumb", "metadata"],
+                            "properties": {
+                                "breadcrumb": {"type": "array", "items": {"type": "string"}},
+                                "metadata": {
+                                    "type": "object",
+                                    "properties": {
+                                        "selected": {"type": "boolean"},
+                                        "selected-by-default": {"type": "boolean"},
+                                        "inclusion": {
+                                            "enum": ["available", "automatic", "unsupported"],
+                                        },
+                                    },
+                                },
+                            },
+                        },
+                    },
+                },
+            },
+        },
+    },
+}
+_CATALOG_VALIDATOR = jsonschema.Draft7Validator(_CATALOG_SCHEMA)
+MAX_SHOWN_CATALOG_CHARS = 80
+
+
+def _catalog_problem(catalog: dict[str, t.Any]) -> str | None:
+    """Find the first part of a catalog that the SDK could not read.
+
+    Args:
+        catalog: The parsed catalog.
+
+    Returns:
+        Where and what the problem is, or None.
+    """
+    error = jsonschema.exceptions.best_match(_CATALOG_VALIDATOR.iter_errors(catalog))
+    if error is None:
+        for index, entry in enumerate(catalog["streams"]):
+            if "schema" not in entry:
+                continue
+            try:
+                jsonschema.Draft7Validator.check_schema(entry["schema"])
+            except jsonschema.exceptions.SchemaError as exc:
+                error = exc
+                error.path.extendleft(reversed(["streams", index, "schema"]))
+                break
+        else:
+            return None
+    where = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in error.path)
+    message = " ".join(error.message.split())
+    if len(message) > MAX_SHOWN_CATALOG_CHARS:
+        message = message[:MAX_SHOWN_CATALOG_CHARS] + "..."
+    return f"{where.lstrip('.') or 'the top level'}: {message}"
 
 
 def _read_state_text(state: t.IO[str]) -> str:

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import pytest
-from tap_fakes import TOKEN, FakeClient, Reply, item, page, run_tap, session_body
+from tap_fakes import TOKEN, FakeClient, Reply, item, page, pending_of, run_tap, session_body
 from test_queue import ALL_STREAMS, ROUTES, emit_all, make_run
 
 from tap_sell_sync.queue import MAX_LOGGED_UNREADABLE_ITEMS
@@ -138,14 +138,6 @@ UNREADABLE_LOGGED = {
         item("associated_contact", {"deal_id": 5}, "AC-5"),
         ("type 'associated_contact'", "key deal_id=5", "key field contact_id is missing"),
     ),
-    "deal value not a number": (
-        item("deal", {"id": 8, "value": "lots"}, "D-8"),
-        ("type 'deal'", "key id=8", "ack key 'D-8'", "money field value is not a number"),
-    ),
-    "price amount not a number": (
-        item("product", {"id": 9, "prices": [{"amount": "x"}]}, "P-9"),
-        ("type 'product'", "key id=9", "money field prices.amount is not a number"),
-    ),
 }
 
 
@@ -226,10 +218,12 @@ def test_failed_objects_are_logged_by_their_key_fields_associated_contacts_inclu
     assert not any("None" in line for line in logged)
 
 
-def test_a_stream_map_that_cannot_be_evaluated_ends_with_one_line_and_acks_nothing(
-    tmp_path, fake_sell
-):
-    fake_sell.scripts["start"] = [Reply(201, session_body("S1", 2))]
+def _pending_keys(state) -> list[str]:
+    return [key for keys in pending_of(state).values() for key in keys]
+
+
+def _two_deals_and_a_deleted_one(fake_sell) -> None:
+    fake_sell.scripts["start"] = [Reply(201, session_body("S1", 3))]
     fake_sell.scripts["fetch"] = [
         Reply(
             200,
@@ -237,10 +231,17 @@ def test_a_stream_map_that_cannot_be_evaluated_ends_with_one_line_and_acks_nothi
                 [
                     item("deal", {"id": 1, "value": 10}, "D-1-2", revision=2),
                     item("deal", {"id": 2}, "D-2-5", event="deleted", revision=5),
+                    item("deal", {"id": 3, "value": 30}, "D-3-1"),
                 ],
             ),
         ),
     ]
+
+
+def test_a_stream_map_that_cannot_be_evaluated_ends_with_one_line_and_acks_nothing(
+    tmp_path, fake_sell
+):
+    _two_deals_and_a_deleted_one(fake_sell)
     config = {
         "access_token": TOKEN,
         "api_url": fake_sell.url,
@@ -255,3 +256,67 @@ def test_a_stream_map_that_cannot_be_evaluated_ends_with_one_line_and_acks_nothi
     assert "delete records" in errors[0]
     assert TOKEN not in run.stderr
     assert fake_sell.calls("ack") == []
+
+
+@pytest.mark.parametrize(
+    ("expression", "raised", "kind"),
+    [
+        ("value * 2", "TypeError", "delete record of stream deals with id 2"),
+        ("100 / (value - 10)", "ZeroDivisionError", "record of stream deals with id 1"),
+        ("custom_fields['Budget']", "Failed to evaluate", "record of stream deals with id 1"),
+        ("name.upper()", "NameNotDefined", "record of stream deals with id 1"),
+        ("value.upper()", "AttributeDoesNotExist", "record of stream deals with id 1"),
+    ],
+)
+def test_a_stream_map_that_fails_on_a_record_ends_with_one_line_and_leaves_it_unacked(
+    tmp_path, fake_sell, expression, raised, kind
+):
+    _two_deals_and_a_deleted_one(fake_sell)
+    config = {
+        "access_token": TOKEN,
+        "api_url": fake_sell.url,
+        "stream_maps": {"deals": {"computed": expression}},
+    }
+    run = run_tap(tmp_path, config)
+    assert run.returncode == 1
+    assert "Traceback" not in run.stderr
+    errors = run.error_lines()
+    assert len(errors) == 1, run.stderr
+    assert "a stream map failed on the " + kind in errors[0]
+    assert raised in errors[0]
+    assert "delete records" in errors[0]
+    assert TOKEN not in run.stderr
+    assert fake_sell.calls("ack") == []
+    failed_id = int(kind.rsplit(" ", 1)[1])
+    assert failed_id not in {r["id"] for r in run.records("deals")}
+    failed_key = {1: "D-1-2", 2: "D-2-5"}[failed_id]
+    assert all(failed_key not in _pending_keys(state) for state in run.states())
+
+
+def test_records_a_stream_map_drops_are_counted_in_the_summary_and_acked_next_run(
+    tmp_path, fake_sell
+):
+    _two_deals_and_a_deleted_one(fake_sell)
+    config = {
+        "access_token": TOKEN,
+        "api_url": fake_sell.url,
+        "stream_maps": {"deals": {"__filter__": "value is not None and value > 20"}},
+    }
+    run = run_tap(tmp_path, config)
+    assert run.returncode == 0, run.stderr
+    assert [r["id"] for r in run.records("deals")] == [3]
+    assert "3 records (1 deletes, 2 dropped by stream maps)" in run.stderr
+    assert "Records the stream maps dropped (counted above; their keys are acked): deals 2." in (
+        run.stderr
+    )
+    # The dropped records were the user's choice: their keys are pending like the rest.
+    assert sorted(_pending_keys(run.last_state)) == ["D-1-2", "D-2-5", "D-3-1"]
+
+
+def test_a_normal_drain_is_logged_as_drained_not_as_stopped(tmp_path, fake_sell):
+    _two_deals_and_a_deleted_one(fake_sell)
+    run = run_tap(tmp_path, {"access_token": TOKEN, "api_url": fake_sell.url})
+    assert run.returncode == 0, run.stderr
+    assert "Queue drained: 3 items in 1 pages." in run.stderr
+    assert "stopped early" not in run.stderr
+    assert "| WARNING" not in run.stderr

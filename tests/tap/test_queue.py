@@ -226,8 +226,6 @@ UNREADABLE = {
     "id not a number": item("deal", {"id": "12"}, "k"),
     "id a bool": item("deal", {"id": True}, "k"),
     "id missing": item("deal", {"name": "x"}, "k"),
-    "deal value not a number": item("deal", {"id": 1, "value": "lots"}, "k"),
-    "price amount not a number": item("product", {"id": 1, "prices": [{"amount": "x"}]}, "k"),
 }
 
 
@@ -239,6 +237,34 @@ def test_unreadable_items_are_skipped_counted_and_not_acked(name):
     assert run.counters.unreadable == 1
     assert pending_keys(run.ledger)[DEVICE] == ["L3"]
     assert sum(len(v) for v in out.values()) == 1
+
+
+@pytest.mark.parametrize(
+    ("bad", "field"),
+    [
+        (item("deal", {"id": 1, "value": "lots"}, "k"), "value"),
+        (item("deal", {"id": 1, "value": "NaN"}, "k"), "value"),
+        (item("deal", {"id": 1, "value": True}, "k"), "value"),
+        (item("deal", {"id": 1, "value": {"a": 1}}, "k"), "value"),
+        (item("product", {"id": 1, "prices": [{"amount": "x", "currency": "EUR"}]}, "k"), "prices"),
+    ],
+)
+def test_a_money_value_that_is_not_a_number_is_set_to_null_and_counted_like_any_wrong_type(
+    bad, field
+):
+    client = FakeClient([page([bad, item("lead", {"id": 3}, "L3")])])
+    run, _ = make_run(client)
+    out = emit_all(run)
+    assert run.counters.unreadable == 0
+    stream = "deals" if field == "value" else "products"
+    (record,) = out[stream]
+    if field == "value":
+        assert record["value"] is None
+        assert run.counters.invalid_values == {"deals": {"value": 1}}
+    else:
+        assert record["prices"] == [{"amount": None, "currency": "EUR"}]
+        assert run.counters.invalid_values == {"products": {"prices.amount": 1}}
+    assert sorted(pending_keys(run.ledger)[DEVICE]) == ["L3", "k"]
 
 
 def test_unknown_event_type_is_emitted_as_data_and_counted():
@@ -358,7 +384,7 @@ def test_summary_is_logged_once_when_every_selected_stream_is_done(caplog):
     assert client.closed
     summaries = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Summary")]
     assert len(summaries) == 1
-    assert "2 records (1 deletes)" in summaries[0]
+    assert "2 records (1 deletes, 0 dropped by stream maps)" in summaries[0]
     assert any(
         "Stream deals: 2 records, 1 of them deletes" in r.getMessage() for r in caplog.records
     )
