@@ -7,3 +7,5 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+# The fakes shared with the other test folders (tests/sell_fakes.py).
+sys.path.insert(1, str(Path(__file__).parent.parent))

@@ -330,14 +330,14 @@ CASES: dict[str, Case] = {
     "item with an unknown event_type is emitted and counted": Case(
         OK,
         "1 unknown event types",
-        **one_page(item("tag", {"id": 2, "name": "t"}, "Tag-2-1", event_type="merged")),
+        **one_page(item("tag", {"id": 2, "name": "t"}, "Tag-2-1", event="merged")),
         pending=frozenset({"Tag-2-1"}),
         records=1,
     ),
     "item with an event_type that is not text": Case(
         OK,
         "1 unknown event types",
-        **one_page(item("tag", {"id": 2, "name": "t"}, "Tag-2-1", event_type=5)),
+        **one_page(item("tag", {"id": 2, "name": "t"}, "Tag-2-1", event=5)),
         records=1,
     ),
     "item with a revision as a string": Case(
@@ -363,7 +363,7 @@ CASES: dict[str, Case] = {
     "item whose data is null": Case(
         SKIP,
         "1 unreadable items",
-        **one_page(GOOD, item("tag", None, "Tag-2-1", event_type="deleted")),
+        **one_page(GOOD, item("tag", None, "Tag-2-1", event="deleted")),
         never_acked=frozenset({"Tag-2-1"}),
         records=1,
     ),

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
+# The fakes shared with the other test folders (tests/sell_fakes.py).
+sys.path.insert(1, str(Path(__file__).parent.parent))
 
 from tap_fakes import FakeSell
 
