@@ -21,37 +21,6 @@ Key = int | tuple[int, int]
 
 Data = dict[str, Any]
 
-#: Every resource type the emulator serves, in an order where references point backwards.
-RESOURCE_TYPES: Final[tuple[str, ...]] = (
-    "account",
-    "user",
-    "pipeline",
-    "stage",
-    "loss_reason",
-    "lead_unqualified_reason",
-    "deal_unqualified_reason",
-    "source",
-    "lead_source",
-    "deal_source",
-    "tag",
-    "call_outcome",
-    "visit_outcome",
-    "product",
-    "contact",
-    "lead",
-    "deal",
-    "associated_contact",
-    "note",
-    "task",
-    "call",
-    "order",
-    "line_item",
-    "text_message",
-    "visit",
-    "collaboration",
-    "lead_conversion",
-)
-
 #: A resource type no client knows yet, served only when the configuration asks for it.
 UNKNOWN_RESOURCE_TYPE: Final = "sales_sequence"
 
@@ -90,24 +59,11 @@ _LARGE_TYPE_WEIGHTS: Final[dict[str, int]] = {
     "lead_conversion": 1,
 }
 
+#: Every resource type the emulator serves, in an order where references point backwards.
+RESOURCE_TYPES: Final[tuple[str, ...]] = (*_SMALL_TYPE_TARGETS, *_LARGE_TYPE_WEIGHTS)
+
 #: Types whose objects mutations may delete (reference data and people stay).
-DELETABLE_TYPES: Final[tuple[str, ...]] = (
-    "contact",
-    "lead",
-    "deal",
-    "associated_contact",
-    "note",
-    "task",
-    "call",
-    "order",
-    "line_item",
-    "text_message",
-    "visit",
-    "collaboration",
-    "lead_conversion",
-    "tag",
-    "product",
-)
+DELETABLE_TYPES: Final[frozenset[str]] = frozenset((*_LARGE_TYPE_WEIGHTS, "tag", "product"))
 
 #: Types that mutations create and update, with their weights.
 MUTABLE_WEIGHTS: Final[dict[str, int]] = {**_LARGE_TYPE_WEIGHTS, "tag": 1, "product": 1}
