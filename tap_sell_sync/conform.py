@@ -164,6 +164,9 @@ def compile_check(schema: Mapping[str, t.Any]) -> ValueCheck | None:
     Returns:
         The check, or None to accept any value.
     """
+    if not isinstance(schema, dict):
+        # A boolean schema (``true``), as a catalog may hold: any value.
+        return None
     declared = schema.get("type")
     names = [declared] if isinstance(declared, str) else list(declared or ())
     names = [name for name in names if name != "null"]
@@ -173,7 +176,8 @@ def compile_check(schema: Mapping[str, t.Any]) -> ValueCheck | None:
     if "integer" in names or "number" in names:
         types -= {bool}
     converters = tuple(_CONVERTERS[name] for name in names if name in _CONVERTERS)
-    items = compile_check(schema["items"]) if "array" in names and "items" in schema else None
+    item_schema = schema.get("items") if "array" in names else None
+    items = compile_check(item_schema) if isinstance(item_schema, dict) else None
     properties = compile_properties(schema) if names == ["object"] else None
     return ValueCheck(
         types=types,

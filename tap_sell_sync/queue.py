@@ -103,6 +103,9 @@ class RunOptions:
     max_seconds: float | None
     ack_unknown_types: bool
     ack_deselected_streams: bool
+    # Streams a catalog leaves out (an older catalog, say): their items are never acked,
+    # since nobody chose not to have them.
+    unlisted_streams: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -122,6 +125,7 @@ class RunCounters:
     unknown_acked: int = 0
     deselected: dict[str, int] = field(default_factory=dict)
     deselected_acked: int = 0
+    unlisted: dict[str, int] = field(default_factory=dict)
     unknown_event_types: int = 0
     failed_objects: int = 0
     incoming_acked: int = 0
@@ -767,6 +771,9 @@ class SyncRun:
                 policy_keys.append(ack_key)
             return None
         if route.stream not in self.selected:
+            if route.stream in self.options.unlisted_streams:
+                counters.unlisted[route.stream] = counters.unlisted.get(route.stream, 0) + 1
+                return None
             counters.deselected[route.stream] = counters.deselected.get(route.stream, 0) + 1
             if self.options.ack_deselected_streams:
                 counters.deselected_acked += 1
@@ -962,6 +969,13 @@ class SyncRun:
                 "their keys are pending ack"
                 if self.options.ack_deselected_streams
                 else "not acked, so Sell sends them again",
+            )
+        if counters.unlisted:
+            LOGGER.warning(
+                "Items of streams the catalog does not list: %s; not acked, so Sell sends "
+                "them again. Add the streams to the catalog (see --discover), selected or "
+                "deselected.",
+                ", ".join(f"{k} {v}" for k, v in sorted(counters.unlisted.items())),
             )
         if counters.unknown:
             LOGGER.warning(

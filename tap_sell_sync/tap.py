@@ -444,11 +444,30 @@ class TapSellSync(Tap):
         super().load_state(state)
         self._incoming = read_bookmark(bookmarks.get(STATE_BOOKMARK))
 
+    def _unlisted_streams(self) -> list[str]:
+        """The tap's streams that the input catalog leaves out, if a catalog was given.
+
+        Returns:
+            Their names, sorted.
+        """
+        catalog = self.input_catalog
+        if catalog is None:
+            return []
+        return sorted(set(self.streams) - set(catalog))
+
     def _check_catalog_selection(self) -> None:
-        """Warn of a catalog that names unknown streams or selects none of the tap's."""
+        """Warn of a catalog that leaves streams out, names unknown ones or selects none."""
         catalog = self.input_catalog
         if catalog is None:
             return
+        unlisted = self._unlisted_streams()
+        if unlisted:
+            self.logger.warning(
+                "The catalog does not list streams %s (it may predate them): their items are "
+                "not acked and come again every run until the catalog lists them (run "
+                "--discover), selected or deselected.",
+                ", ".join(unlisted),
+            )
         unknown = sorted(set(catalog) - set(self.streams))
         if unknown:
             self.logger.warning(
@@ -491,7 +510,7 @@ class TapSellSync(Tap):
                     key_fields=own_key,
                     properties=self._emitted_properties(stream, own_key),
                     money_fields=MONEY_FIELDS.get(stream.resource_type, ()),
-                    checks=compile_properties(stream.schema),
+                    checks=compile_properties(_announced_schema(stream)),
                 )
         return routes
 
@@ -514,10 +533,7 @@ class TapSellSync(Tap):
             CatalogError: When the catalog's schema of a selected stream lacks a needed one.
         """
         own = frozenset(stream.schema["properties"])
-        announced = stream.effective_schema.get("properties")
-        if not isinstance(announced, dict) or not announced:
-            return own
-        properties = own & frozenset(announced)
+        properties = own & frozenset(_announced_schema(stream)["properties"])
         missing = [
             name
             for name in (*own_key, *schemas.TAP_COLUMNS)
@@ -565,6 +581,7 @@ class TapSellSync(Tap):
                 max_seconds=float(config.get("max_seconds_per_run") or 0) or None,
                 ack_unknown_types=bool(config.get("ack_unknown_types", False)),
                 ack_deselected_streams=bool(config.get("ack_deselected_streams", True)),
+                unlisted_streams=frozenset(self._unlisted_streams()),
             )
             self.logger.info("Syncing as device %s (%s).", self.device_uuid, self._device_reason)
             rate = float(config.get("max_requests_per_second") or DEFAULT_MAX_REQUESTS_PER_SECOND)
@@ -581,7 +598,7 @@ class TapSellSync(Tap):
                         "Keys pending for device %s are acked with that device.",
                         device,
                     )
-            deselected = sorted(set(self.streams) - set(selected))
+            deselected = sorted(set(self.streams) - set(selected) - options.unlisted_streams)
             if deselected:
                 self.logger.info(
                     "Deselected streams: %s. Their items are %s; selecting one later needs a "
@@ -725,6 +742,26 @@ class TapSellSync(Tap):
                 MAP_NULLS_HINT,
             )
             sys.exit(1)
+
+
+def _announced_schema(stream: SellStream) -> dict[str, t.Any]:
+    """The schema a stream's SCHEMA message carries: the catalog's, else the tap's own.
+
+    Records follow it: they hold only its properties, and values are held to its types, so
+    that a catalog that narrows the schema or changes a type (Meltano's ``schema`` extra)
+    gets records that match.
+
+    Args:
+        stream: The stream.
+
+    Returns:
+        The schema, with an object of properties.
+    """
+    schema = stream.effective_schema
+    properties = schema.get("properties")
+    if isinstance(properties, dict) and properties:
+        return schema
+    return stream.schema
 
 
 def _check_environment_settings(tap_class: type[TapSellSync]) -> None:

@@ -7,6 +7,7 @@ import copy
 import json
 import subprocess
 
+import jsonschema
 import pytest
 from tap_fakes import TAP, TOKEN, Reply, item, page, run_tap, session_body
 
@@ -185,3 +186,50 @@ def test_a_catalog_selecting_nothing_warns_and_sends_nothing(tmp_path, discovere
     assert run.records() == []
     assert fake_sell.calls("start") == []
     assert fake_sell.calls("ack") == []
+
+
+def test_records_follow_a_type_the_catalog_changes_and_validate_against_the_schema_sent(
+    tmp_path, discovered, fake_sell
+):
+    _one_deal_and_a_deleted_one(fake_sell)
+    catalog = _select_only(discovered, "deals")
+    properties = _entry(catalog, "deals")["schema"]["properties"]
+    properties["value"] = {"type": ["string", "null"]}
+    properties["hot"] = {"type": ["string", "null"]}
+    run = run_tap(tmp_path, {"access_token": TOKEN, "api_url": fake_sell.url}, catalog=catalog)
+    assert run.returncode == 0, run.stderr[-2000:]
+    schema = next(m for m in run.messages if m["type"] == "SCHEMA" and m["stream"] == "deals")
+    validator = jsonschema.Draft7Validator(schema["schema"])
+    records = run.records("deals")
+    for record in records:
+        assert list(validator.iter_errors(record)) == [], record
+    live = records[0]
+    assert live["value"] == "10"
+    # A boolean has no text form that loses nothing: null, counted.
+    assert live["hot"] is None
+    assert "values of the wrong type were set to null: hot 1" in run.stderr
+
+
+def test_a_stream_the_catalog_leaves_out_is_never_acked_and_is_warned_of(
+    tmp_path, discovered, fake_sell
+):
+    fake_sell.scripts["start"] = [Reply(201, session_body("S1", 2))]
+    fake_sell.scripts["fetch"] = [
+        Reply(200, page([item("deal", {"id": 1}, "D-1-1"), item("lead", {"id": 2}, "L-2-1")])),
+    ]
+    catalog = copy.deepcopy(discovered)
+    catalog["streams"] = [e for e in catalog["streams"] if e["tap_stream_id"] != "deals"]
+    config = {"access_token": TOKEN, "api_url": fake_sell.url}
+    run = run_tap(tmp_path, config, catalog=catalog)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.records("deals") == []
+    assert [r["id"] for r in run.records("leads")] == [2]
+    assert run.pending() == {"L-2-1"}
+    assert "The catalog does not list streams deals" in run.stderr
+    assert "Items of streams the catalog does not list: deals 1; not acked" in run.stderr
+    assert "Items of deselected streams" not in run.stderr
+
+    # The next run acks only what was stored.
+    again = run_tap(tmp_path / "again", config, catalog=catalog, state=run.last_state)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert [key for _, key in fake_sell.acked()] == ["L-2-1"]
