@@ -12,6 +12,7 @@ import importlib.metadata
 import io
 import ipaddress
 import json
+import logging
 import math
 import os
 import sys
@@ -336,6 +337,62 @@ def redact(message: str, secret: object) -> str:
     return message
 
 
+class _SecretFilter(logging.Filter):
+    """Replaces secrets in every log line a handler writes, traceback text included.
+
+    Sell or a proxy may echo the token in an error body, which then travels in retry
+    warnings and the summary; this filter is the last line of defence for all of them.
+    """
+
+    def __init__(self) -> None:
+        """Start with no secret."""
+        super().__init__()
+        self.secrets: set[str] = set()
+
+    @override
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self.secrets:
+            return True
+        message = record.getMessage()
+        hidden = self._hide(message)
+        if hidden is not message:
+            record.msg, record.args = hidden, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self._hide(record.exc_text)
+        return True
+
+    def _hide(self, text: str) -> str:
+        for secret in self.secrets:
+            if secret in text:
+                text = text.replace(secret, REDACTED)
+        return text
+
+
+_SECRET_FILTER = _SecretFilter()
+
+
+def hide_in_logs(secret: object) -> None:
+    """Keep a secret out of every log line, on every handler configured so far.
+
+    Args:
+        secret: The value; ignored unless it is a non-empty string.
+    """
+    if not isinstance(secret, str) or not secret.strip():
+        return
+    _SECRET_FILTER.secrets.add(secret)
+    loggers = [logging.getLogger()] + [
+        logger
+        for logger in logging.Logger.manager.loggerDict.values()
+        if isinstance(logger, logging.Logger)
+    ]
+    for logger in loggers:
+        for handler in logger.handlers:
+            if _SECRET_FILTER not in handler.filters:
+                handler.addFilter(_SECRET_FILTER)
+
+
 class _RecordBufferingWriter(MsgSpecWriter):
     """The msgspec writer, flushing stdout after every message except RECORD.
 
@@ -393,6 +450,7 @@ class TapSellSync(Tap):
         self._incoming = IncomingState(None, {})
         self._sync_run: SyncRun | None = None
         super().__init__(**kwargs)
+        hide_in_logs(self.config.get("access_token"))
         if kwargs.get("validate_config", True):
             validate_settings(self.config)
 
@@ -713,6 +771,7 @@ class TapSellSync(Tap):
         try:
             if config is not None:
                 token = _find_token(config)
+                hide_in_logs(token)
                 if config.parse_env:
                     _check_environment_settings(cls)
             if state is not None:

@@ -286,3 +286,33 @@ def test_a_fetch_page_with_the_token_in_its_data_is_emitted_but_never_logged(tmp
         run = run_tap(tmp_path, _fast(sell.url))
     assert run.returncode == 0
     assert TOKEN not in run.stderr
+
+
+def _echoing(status: int) -> Reply:
+    """An error reply whose body and headers echo the token, as a careless proxy might."""
+    body = {
+        "errors": [{"error": {"code": "unauthorized", "message": f"bad token {TOKEN}"}}],
+        "meta": {"type": "errors", "logref": TOKEN},
+    }
+    return Reply(status, body, headers={"X-Request-Id": TOKEN})
+
+
+@pytest.mark.parametrize(
+    ("call", "replies"),
+    [
+        ("start", [_echoing(503), _echoing(500), _echoing(401)]),
+        ("fetch", [_echoing(503), _echoing(502), _echoing(404)]),
+        ("ack", [_echoing(503), _echoing(400)]),
+    ],
+)
+def test_error_replies_that_echo_the_token_never_put_it_in_any_line(tmp_path, call, replies):
+    with ScriptedSell() as sell:
+        if call != "start":
+            sell.script("start", session())
+        sell.script(call, *replies)
+        state = state_with(["Tag-9-1"]) if call == "ack" else None
+        run = run_tap(tmp_path, _fast(sell.url), state=state)
+    output = run.stdout + run.stderr
+    assert TOKEN not in output
+    assert "<redacted>" in run.stderr
+    assert "Traceback" not in run.stderr
