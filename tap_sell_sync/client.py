@@ -500,6 +500,7 @@ class SellClient:
     def _decode(call: str, response: requests.Response) -> t.Any:  # noqa: ANN401
         try:
             return _PAGE_DECODER.decode(response.content)
-        except msgspec.DecodeError as exc:
-            msg = f"{call}: Sell's answer is not JSON"
+        except (msgspec.DecodeError, RecursionError) as exc:
+            detail = " (nested too deeply)" if isinstance(exc, RecursionError) else ""
+            msg = f"{call}: Sell's answer is not JSON{detail}"
             raise RetriableError(msg, status=response.status_code) from exc

@@ -85,6 +85,7 @@ DEFAULT_ACK_BATCH_SIZE = 1000
 MAX_ACK_BATCH_SIZE = 10_000
 LOOPBACK_NAMES = frozenset({"localhost"})
 REDACTED = "<redacted>"
+NESTED_TOO_DEEPLY = "nested too deeply to read"
 TOKEN_ENV_VAR = "TAP_SELL_SYNC_ACCESS_TOKEN"  # noqa: S105 - a variable name
 
 CONFIG_SCHEMA = th.PropertiesList(
@@ -499,6 +500,18 @@ class TapSellSync(Tap):
         ):
             msg = "the state's bookmarks must be an object of objects"
             raise StateError(msg)
+        if state and "bookmarks" not in state:
+            msg = (
+                'the state has no "bookmarks", so it was not written by this tap (a config '
+                "or another file?); pass the state this tap wrote, or {} for a first run"
+            )
+            raise StateError(msg)
+        if bookmarks and STATE_BOOKMARK not in bookmarks:
+            msg = (
+                f"the state's bookmarks lack {STATE_BOOKMARK}, so it was written by another "
+                "tap; pass the state this tap wrote, or {} for a first run"
+            )
+            raise StateError(msg)
         super().load_state(state)
         self._incoming = read_bookmark(bookmarks.get(STATE_BOOKMARK))
 
@@ -703,8 +716,10 @@ class TapSellSync(Tap):
                     msg = f"{path} must hold a JSON object of settings, not a list or a value"
                     raise ValueError(msg)  # noqa: TRY301
             config = super().cb_config(ctx, param, value)
-        except (OSError, ValueError, TypeError) as exc:
+        except (OSError, ValueError, TypeError, RecursionError) as exc:
             reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
+            if isinstance(exc, RecursionError):
+                reason = NESTED_TOO_DEEPLY
             cls.logger.error("cannot read the config file: %s", reason)  # noqa: TRY400
             ctx.exit(1)
         return config
@@ -891,14 +906,16 @@ def _read_catalog_text(path: str) -> str:
         raise CatalogError(msg)
     try:
         value = json.loads(text)
-    except ValueError as exc:
+        problem = _catalog_problem(value) if isinstance(value, dict) else None
+    except (ValueError, RecursionError) as exc:
         reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
+        if isinstance(exc, RecursionError):
+            reason = NESTED_TOO_DEEPLY
         msg = f"the catalog file {path} is not JSON ({reason})"
         raise CatalogError(msg) from exc
     if not isinstance(value, dict):
         msg = f"the catalog file {path} must hold a JSON object, as --discover writes"
         raise CatalogError(msg)
-    problem = _catalog_problem(value)
     if problem:
         msg = f"the catalog file {path} is not a catalog as --discover writes: {problem}"
         raise CatalogError(msg)
@@ -1006,8 +1023,9 @@ def _read_state_text(state: t.IO[str]) -> str:
         raise StateError(msg)
     try:
         value = json.loads(text)
-    except ValueError as exc:
-        msg = f"the state file is not JSON ({exc})"
+    except (ValueError, RecursionError) as exc:
+        reason = NESTED_TOO_DEEPLY if isinstance(exc, RecursionError) else str(exc)
+        msg = f"the state file is not JSON ({reason})"
         raise StateError(msg) from exc
     if not isinstance(value, dict):
         msg = "the state file must hold a JSON object"

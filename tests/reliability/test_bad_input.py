@@ -176,6 +176,20 @@ CASES: dict[str, Case] = {
     "config file a JSON string": Case(ERROR, "config file", '"settings"'),
     "config file a list of words": Case(ERROR, "JSON object of settings", '["a", "bc"]'),
     # --- state --------------------------------------------------------------------------------
+    "config file nested too deeply": Case(ERROR, "nested too deeply", "[" * 100_000),
+    "state nested too deeply": Case(ERROR, "nested too deeply", state='{"a":' * 100_000),
+    "state without bookmarks (a config file)": Case(
+        ERROR, 'no "bookmarks"', state={"access_token": "x", "api_url": "https://x"}
+    ),
+    "state of another tap": Case(
+        ERROR, "lack _sell_sync", state={"bookmarks": {"orders": {"replication_key_value": 5}}}
+    ),
+    "state empty object is a first run": Case(
+        OK, "Sell has nothing new", state={}, start=(Reply(204),)
+    ),
+    "state with empty bookmarks is a first run": Case(
+        OK, "Sell has nothing new", state={"bookmarks": {}}, start=(Reply(204),)
+    ),
     "state null": Case(ERROR, "JSON object", state="null"),
     "state a number": Case(ERROR, "JSON object", state="5"),
     "state only spaces": Case(ERROR, "empty", state="  \n"),
@@ -447,6 +461,13 @@ CASES: dict[str, Case] = {
         state=state_with(PENDING),
         start=(Reply(429, {"errors": []}),) * 100,
         acked=frozenset((DEVICE, key) for key in PENDING),
+    ),
+    "fetch page nested too deeply": Case(
+        SKIP,
+        "not JSON (nested too deeply)",
+        start=(session(),),
+        fetch=(Reply(200, b'{"items":' + b"[" * 5000 + b"]" * 5000 + b"}"),) * 100,
+        records=0,
     ),
     "connections dropped on every fetch": Case(
         SKIP, "gave up fetching", start=(session(),), fetch=(Reply(drop=True),) * 100, records=0

@@ -36,6 +36,7 @@ CATALOG_FILES = {
     "not JSON": ("{oops", "is not JSON"),
     "a list": ("[]", "JSON object"),
     "a string": ('"streams"', "JSON object"),
+    "nested too deeply": ('{"streams": ' + "[" * 100_000, "nested too deeply"),
 }
 
 
