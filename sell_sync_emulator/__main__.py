@@ -1,7 +1,8 @@
 # Copyright 2026 The tap-sell-sync authors. Licensed under the Apache License, Version 2.0.
 """The `sell-sync-emulator` command: start an emulator and serve it until interrupted.
 
-The first line of output is the URL it listens on. The token is never printed.
+The first line of output is the URL it listens on. The token in use is never printed (the
+built-in default, which is no secret, is shown by --help).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from sell_sync_emulator.config import (
     EmulatorConfig,
 )
 from sell_sync_emulator.model import Emulator
-from sell_sync_emulator.server import DEFAULT_HOST, start_server
+from sell_sync_emulator.server import DEFAULT_HOST, check_host, start_server
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -77,6 +78,13 @@ def _seconds(text: str) -> float:
     return seconds
 
 
+def _host(text: str) -> str:
+    try:
+        return check_host(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from error
+
+
 # argparse names the type in its message for a value the type function rejects with ValueError.
 _port.__name__ = "port"
 _object_count.__name__ = "integer"
@@ -87,9 +95,20 @@ def _parser() -> argparse.ArgumentParser:
     parser = _OneLineParser(
         prog=PROGRAM,
         description="A local emulator of the Zendesk Sell Sync API, for tests, demos, benchmarks.",
+        # Raw, so that the built-in token is never wrapped at its hyphens.
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=(
+            f"Without --token or ${TOKEN_ENVIRONMENT_VARIABLE}, the emulator accepts the built-in"
+            f" token\n(put it into the tap's access_token):\n  {DEFAULT_TOKEN}"
+        ),
     )
     add = parser.add_argument
-    add("--host", default=DEFAULT_HOST, help="address to bind (default %(default)s)")
+    add(
+        "--host",
+        type=_host,
+        default=DEFAULT_HOST,
+        help="address to bind (default %(default)s); every interface only if written 0.0.0.0 or ::",
+    )
     add("--port", type=_port, default=0, help="port to bind; 0 picks a free one (default)")
     add("--seed", type=int, default=DEFAULT_SEED, help="seed of the data (default %(default)s)")
     add(
@@ -102,7 +121,10 @@ def _parser() -> argparse.ArgumentParser:
     add(
         "--token",
         default=None,
-        help=f"access token to accept (default: ${TOKEN_ENVIRONMENT_VARIABLE}, else built in)",
+        help=(
+            f"access token to accept (default: ${TOKEN_ENVIRONMENT_VARIABLE}, else the built-in"
+            " token shown below)"
+        ),
     )
     add("--no-shuffle", action="store_true", help="serve items in creation order")
     add(
@@ -169,7 +191,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     parser = _parser()
     options = parser.parse_args(argv)
-    token = options.token or os.environ.get(TOKEN_ENVIRONMENT_VARIABLE) or DEFAULT_TOKEN
+    # A token that is given but empty is refused like any other bad token, never replaced.
+    token = options.token
+    if token is None:
+        token = os.environ.get(TOKEN_ENVIRONMENT_VARIABLE, DEFAULT_TOKEN)
     try:
         config = EmulatorConfig(
             seed=options.seed,

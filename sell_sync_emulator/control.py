@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import uuid
 from typing import TYPE_CHECKING, Any, Final
 
 from sell_sync_emulator.faults import Fault
@@ -54,6 +55,19 @@ def _key_from_json(value: object) -> Key:
         return (value[0], value[1])
     msg = f"a key is an integer id or [deal_id, contact_id], got {value!r}"
     raise ControlError(400, msg)
+
+
+def _device_from_path(text: str) -> str:
+    # Devices are named by RFC 4122 UUIDs in the 8-4-4-4-12 form the tap sends; the text is
+    # kept as given, because the emulator remembers a device by the exact header value.
+    msg = f"a device is a UUID like 4f7d6c3e-2a1b-4c5d-8e9f-0a1b2c3d4e5f, got {text!r}"
+    try:
+        canonical = str(uuid.UUID(text))
+    except ValueError as error:
+        raise ControlError(400, msg) from error
+    if canonical != text.lower():  # braces, "urn:uuid:" or no hyphens
+        raise ControlError(400, msg)
+    return text
 
 
 def _mutation_json(result: MutationResult) -> dict[str, Any]:
@@ -113,7 +127,7 @@ def handle_control(emulator: Emulator, method: str, path: str, body: bytes) -> o
     if route == "faults":
         return _faults(emulator, method, document)
     if method == "GET" and route.startswith("devices/") and route.endswith("/pending"):
-        device_uuid = route.removeprefix("devices/").removesuffix("/pending")
+        device_uuid = _device_from_path(route.removeprefix("devices/").removesuffix("/pending"))
         return {"pending": [[t, _key_json(k)] for t, k in emulator.pending_for(device_uuid)]}
     msg = f"no control endpoint {method} {path}"
     raise ControlError(404, msg)

@@ -1,7 +1,8 @@
 # Copyright 2026 The tap-sell-sync authors. Licensed under the Apache License, Version 2.0.
 """The HTTP side of the emulator: keep-alive server threads and the wire form of replies.
 
-It also owns dropped connections and the loopback-only guard of the control interface.
+It also owns dropped connections, the loopback-only guard of the control interface and the
+check that a bind address never means every interface unless it says so.
 """
 
 from __future__ import annotations
@@ -36,6 +37,59 @@ _SUPPORTED_VERSIONS: Final = frozenset({"HTTP/1.0", "HTTP/1.1"})
 _END_OF_HEADERS: Final = frozenset({b"\r\n", b"\n", b""})
 
 
+def _is_any_address(address: str) -> bool:
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped.is_unspecified
+    return ip.is_unspecified
+
+
+def check_host(host: str) -> str:
+    """Refuse a bind address that would mean every interface without saying so.
+
+    The socket layer binds every interface for an empty host, and for names and short forms
+    that resolve to the unspecified address (`0`, `0x0`, `0.0`, `::ffff:0.0.0.0`, a host-file
+    entry). Only the literal unspecified addresses (`0.0.0.0`, `::` and its other spellings)
+    are taken as a request to listen everywhere. A name that does not resolve passes: binding
+    it reports the failure.
+
+    Args:
+        host: The address to bind, as the user gave it.
+
+    Returns:
+        The host, unchanged.
+
+    Raises:
+        ValueError: When the host is empty, holds whitespace, or means every interface
+            without being written as 0.0.0.0 or ::.
+    """
+    if not host.strip():
+        msg = "the host is empty; name an address such as 127.0.0.1 (0.0.0.0 binds every interface)"
+        raise ValueError(msg)
+    if any(character.isspace() for character in host):
+        msg = f"the host {host!r} contains whitespace; name an address such as 127.0.0.1"
+        raise ValueError(msg)
+    with contextlib.suppress(ValueError):
+        if ipaddress.ip_address(host.split("%", 1)[0]).is_unspecified:
+            return host  # written out as the unspecified address: every interface on purpose
+    # Resolve the way the server's socket will (IPv6 when the host holds a colon).
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        resolved = socket.getaddrinfo(host, None, family, socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        return host
+    if any(_is_any_address(str(entry[4][0])) for entry in resolved):
+        msg = (
+            f"the host {host!r} means every interface; write 0.0.0.0 (or ::) if that is meant,"
+            " else name an address such as 127.0.0.1"
+        )
+        raise ValueError(msg)
+    return host
+
+
 def _is_loopback(address: str) -> bool:
     try:
         ip = ipaddress.ip_address(address.split("%", 1)[0])
@@ -58,7 +112,12 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
         Args:
             address: (host, port); port 0 picks a free port.
             emulator: The emulator to serve.
+
+        Raises:
+            ValueError: When the host would mean every interface without saying so (see
+                `check_host`).
         """
+        check_host(address[0])
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
         self.emulator = emulator
@@ -298,6 +357,10 @@ def start_server(emulator: Emulator, host: str = DEFAULT_HOST, port: int = 0) ->
 
     Returns:
         The running server; call `stop` when done.
+
+    Raises:
+        ValueError: When the host would mean every interface without saying so (see
+            `check_host`).
     """
     server = EmulatorHTTPServer((host, port), emulator)
     bound_host = str(server.server_address[0])
@@ -331,6 +394,10 @@ def serve(emulator: Emulator, host: str = DEFAULT_HOST, port: int = 0) -> Iterat
 
     Yields:
         The running server, with its `url`.
+
+    Raises:
+        ValueError: When the host would mean every interface without saying so (see
+            `check_host`).
     """
     running = start_server(emulator, host, port)
     try:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from sell_sync_emulator import DEFAULT_TOKEN
 from sell_sync_emulator.__main__ import main
 
 COMMAND = str(Path(sys.executable).with_name("sell-sync-emulator"))
@@ -127,3 +128,46 @@ def test_command_rejects_a_port_out_of_range_without_a_traceback():
     )
     assert result.returncode == 2
     assert result.stderr == f"sell-sync-emulator: error: {PORT_RANGE} -1\n"
+
+
+REFUSAL_LINE = "sell-sync-emulator: error: the token must be non-empty and contain no whitespace\n"
+
+
+@pytest.fixture
+def no_serving(monkeypatch):
+    """Make the command fail the test instead of serving, should it accept its arguments."""
+
+    def refuse_to_start(_emulator, host, port):
+        message = f"the command accepted its arguments and went on to bind {host}:{port}"
+        raise AssertionError(message)
+
+    monkeypatch.setattr("sell_sync_emulator.__main__.start_server", refuse_to_start)
+    monkeypatch.delenv("SELL_SYNC_EMULATOR_TOKEN", raising=False)
+
+
+@pytest.mark.parametrize("token", ["", "a b", " "])
+@pytest.mark.usefixtures("no_serving")
+def test_empty_or_spaced_token_is_refused_never_replaced_by_the_built_in_one(capsys, token):
+    with pytest.raises(SystemExit) as stopped:
+        main(["--token", token, "--objects", "0"])
+    assert stopped.value.code == 2
+    assert capsys.readouterr() == ("", REFUSAL_LINE)
+
+
+@pytest.mark.usefixtures("no_serving")
+def test_empty_token_variable_is_refused_never_replaced_by_the_built_in_one(monkeypatch, capsys):
+    monkeypatch.setenv("SELL_SYNC_EMULATOR_TOKEN", "")
+    with pytest.raises(SystemExit) as stopped:
+        main(["--objects", "0"])
+    assert stopped.value.code == 2
+    assert capsys.readouterr() == ("", REFUSAL_LINE)
+
+
+def test_help_and_docs_name_the_built_in_token_on_one_line(monkeypatch, capsys):
+    monkeypatch.setenv("COLUMNS", "40")  # a narrow terminal must not split the token
+    with pytest.raises(SystemExit) as stopped:
+        main(["--help"])
+    assert stopped.value.code == 0
+    assert f"  {DEFAULT_TOKEN}\n" in capsys.readouterr().out
+    docs = Path(__file__).resolve().parents[2] / "docs" / "emulator.md"
+    assert f"`{DEFAULT_TOKEN}`" in docs.read_text(encoding="utf-8")

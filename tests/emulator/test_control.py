@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import pytest
 import requests
 
 
@@ -110,3 +111,49 @@ def test_control_mutate_refuses_more_than_its_bound_and_changes_nothing(make_ser
     )
     assert at_bound.status_code == 200
     assert at_bound.json()["updated"]
+
+
+@pytest.mark.parametrize(
+    "device",
+    [
+        "notauuid",
+        "",
+        "4f7d6c3e2a1b4c5d8e9f0a1b2c3d4e5f",
+        "{4f7d6c3e-2a1b-4c5d-8e9f-0a1b2c3d4e5f}",
+        "urn:uuid:4f7d6c3e-2a1b-4c5d-8e9f-0a1b2c3d4e5f",
+        "4f7d6c3e-2a1b-4c5d-8e9f-0a1b2c3d4e5f/extra",
+        "%204f7d6c3e-2a1b-4c5d-8e9f-0a1b2c3d4e5f",
+    ],
+)
+def test_control_pending_refuses_a_device_that_is_not_a_uuid(make_server, device):
+    _emulator, client = make_server()
+    response = requests.get(f"{client.url}/_emulator/devices/{device}/pending", timeout=5)
+    assert response.status_code == 400
+    (message,) = response.json().values()
+    assert response.json() == {"error": message}
+    assert message.startswith("a device is a UUID like 4f7d6c3e-2a1b-4c5d-8e9f-0a1b2c3d4e5f, got")
+
+
+def test_control_pending_names_the_device_it_refuses(make_server):
+    _emulator, client = make_server()
+    for path, shown in (("devices/notauuid/pending", "notauuid"), ("devices/pending", "pending")):
+        response = requests.get(f"{client.url}/_emulator/{path}", timeout=5)
+        assert response.status_code == 400
+        assert response.json() == {
+            "error": f"a device is a UUID like 4f7d6c3e-2a1b-4c5d-8e9f-0a1b2c3d4e5f, got {shown!r}"
+        }
+
+
+def test_control_pending_answers_for_a_uuid_as_the_device_sent_it(make_server):
+    emulator, client = make_server()
+    control = f"{client.url}/_emulator/devices"
+    fresh = requests.get(f"{control}/{client.device}/pending", timeout=5)
+    assert fresh.status_code == 200
+    assert len(fresh.json()["pending"]) == 120
+    client.drain()
+    assert requests.get(f"{control}/{client.device}/pending", timeout=5).json() == {"pending": []}
+
+    shouting = client.device.upper()
+    answer = requests.get(f"{control}/{shouting}/pending", timeout=5)
+    assert answer.status_code == 200
+    assert len(answer.json()["pending"]) == len(emulator.pending_for(shouting)) == 120
