@@ -15,6 +15,7 @@ import json
 import logging
 import math
 import os
+import signal
 import sys
 import typing as t
 import urllib.parse
@@ -57,6 +58,7 @@ from tap_sell_sync.streams import MAP_NULLS_HINT, STREAM_TYPES, SellStream
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable
+    from types import FrameType
 
     from singer_sdk.helpers import types
     from singer_sdk.io_base import GenericSingerWriter
@@ -86,6 +88,7 @@ MAX_ACK_BATCH_SIZE = 10_000
 LOOPBACK_NAMES = frozenset({"localhost"})
 REDACTED = "<redacted>"
 NESTED_TOO_DEEPLY = "nested too deeply to read"
+SIGNAL_EXIT_BASE = 128  # a run stopped by signal N exits with 128 + N, as shells report it
 TOKEN_ENV_VAR = "TAP_SELL_SYNC_ACCESS_TOKEN"  # noqa: S105 - a variable name
 
 CONFIG_SCHEMA = th.PropertiesList(
@@ -514,6 +517,28 @@ class TapSellSync(Tap):
             raise StateError(msg)
         super().load_state(state)
         self._incoming = read_bookmark(bookmarks.get(STATE_BOOKMARK))
+
+    @override
+    def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
+        """Write the state, say the run was stopped, and exit with 128 plus the signal number.
+
+        The SDK exits 0 here, which tells Meltano and orchestrators that the run completed.
+        The state written holds the keys of the records emitted so far, so the next run
+        acks those and Sell sends the rest again.
+
+        Args:
+            signum: The signal number.
+            frame: The interrupted frame.
+        """
+        try:
+            self._state_writer.write_state(self.state)
+        finally:
+            self.logger.warning(
+                "Stopped by %s: the state written keeps the keys of the records emitted so "
+                "far; Sell sends the rest again in the next run.",
+                signal.Signals(signum).name,
+            )
+            sys.exit(SIGNAL_EXIT_BASE + signum)
 
     def _unlisted_streams(self) -> list[str]:
         """The tap's streams that the input catalog leaves out, if a catalog was given.

@@ -328,7 +328,10 @@ def test_refused_token_fails_at_once_with_one_line_saying_why(
     assert "b" * 64 not in run.stderr + run.stdout
 
 
-def test_sigterm_during_the_drain_ends_with_a_valid_state_and_nothing_pending(tmp_path):
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_during_the_drain_ends_non_zero_with_a_valid_state_and_nothing_pending(
+    tmp_path, stop
+):
     emulator = make_emulator(objects=3000, page_size=20, latency_seconds=0.02)
     with serve(emulator) as server:
         config_path = _write(tmp_path, tap_config(emulator, server.url))
@@ -342,9 +345,12 @@ def test_sigterm_during_the_drain_ends_with_a_valid_state_and_nothing_pending(tm
         while emulator.counters()["requests"].get("fetch", {}).get(200, 0) < 3:
             assert time.monotonic() < deadline
             time.sleep(0.05)
-        process.send_signal(signal.SIGTERM)
-        stdout, _stderr = process.communicate(timeout=30)
-    assert process.returncode == 0
+        process.send_signal(stop)
+        stdout, stderr = process.communicate(timeout=30)
+    # 128 + the signal number, as a shell reports it: no orchestrator takes it for success.
+    assert process.returncode == 128 + stop
+    assert f"Stopped by {stop.name}" in stderr
+    assert "Traceback" not in stderr
     messages = [json.loads(line) for line in stdout.splitlines()]
     assert not [m for m in messages if m["type"] == "RECORD"]
     state = messages[-1]
