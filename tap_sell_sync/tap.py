@@ -15,6 +15,7 @@ import json
 import logging
 import math
 import os
+import re
 import signal
 import sys
 import typing as t
@@ -193,6 +194,32 @@ CONFIG_SCHEMA = th.PropertiesList(
         ),
     ),
 ).to_dict()
+
+
+NUMBER_SETTINGS = (
+    "request_timeout",
+    "max_requests_per_second",
+    "max_seconds_per_run",
+    "max_retry_seconds",
+)
+INTEGER_SETTINGS = ("max_items_per_run", "ack_batch_size")
+_INTEGER_TEXT = re.compile(r"[+-]?\d+")
+_NUMBER_TEXT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def _number_from_text(text: str, *, integer: bool) -> object:
+    """Read a setting's text as a number, or return the text unchanged.
+
+    Args:
+        text: The text, without surrounding spaces.
+        integer: Whether the setting takes whole numbers only.
+
+    Returns:
+        An int or a Decimal, or the text when it is not a number of that kind.
+    """
+    if integer:
+        return int(text) if _INTEGER_TEXT.fullmatch(text) else text
+    return decimal.Decimal(text) if _NUMBER_TEXT.fullmatch(text) else text
 
 
 def _positive_number(
@@ -474,6 +501,27 @@ class TapSellSync(Tap):
         self.ledger = AckLedger(self.device_uuid, self._incoming.pending)
         self._state_writer = _PendingKeysStateWriter(self.message_writer, self._refresh_bookmark)
         self._check_catalog_selection()
+
+    @override
+    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
+        """Read number settings given as text first, then validate the settings.
+
+        Environment variables, and Meltano settings set from the command line, arrive as
+        text: ``"2.5"`` for ``max_requests_per_second`` is read as 2.5, ``"500"`` for
+        ``ack_batch_size`` as 500. Text that is not a number is left for the check to refuse.
+
+        Args:
+            raise_errors: Raise on the first error rather than warn.
+
+        Returns:
+            The errors found.
+        """
+        config = self._config
+        for name in NUMBER_SETTINGS + INTEGER_SETTINGS:
+            value = config.get(name)
+            if isinstance(value, str) and value.strip():
+                config[name] = _number_from_text(value.strip(), integer=name in INTEGER_SETTINGS)
+        return super()._validate_config(raise_errors=raise_errors)
 
     @override
     def discover_streams(self) -> list[SellStream]:

@@ -212,6 +212,9 @@ class Pipeline:
                 "MELTANO_CLI_DISABLE_VERSION_CHECK": "true",
                 "TAP_SELL_SYNC_ACCESS_TOKEN": TOKEN,
                 "TAP_SELL_SYNC_API_URL": self.api_url,
+                # Number settings arrive from Meltano as text; fractions included.
+                "TAP_SELL_SYNC_REQUEST_TIMEOUT": "30.5",
+                "TAP_SELL_SYNC_MAX_ITEMS_PER_RUN": "100000",
                 "TARGET_POSTGRES_HOST": self.postgres.host,
                 "TARGET_POSTGRES_PORT": str(self.postgres.port),
                 "TARGET_POSTGRES_USER": self.postgres.user,

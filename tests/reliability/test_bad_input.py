@@ -115,6 +115,15 @@ CASES: dict[str, Case] = {
         ERROR, "device_uuid", setting("device_uuid", DEVICE + "-x")
     ),
     "setting device a list": Case(ERROR, "device_uuid", setting("device_uuid", [DEVICE])),
+    "setting numbers given as text are read as numbers": Case(
+        OK,
+        "Sell has nothing new",
+        {**BASE, "request_timeout": " 2.5 ", "max_retry_seconds": "1", "ack_batch_size": "500"},
+        start=(Reply(204),),
+    ),
+    "setting ack batch a fraction in text": Case(
+        ERROR, "ack_batch_size", setting("ack_batch_size", "10.5")
+    ),
     "setting url empty": Case(ERROR, "api_url", setting("api_url", "")),
     "setting url a number": Case(ERROR, "api_url", setting("api_url", 443)),
     "setting url without a host": Case(ERROR, "api_url", setting("api_url", "https://")),
@@ -147,12 +156,14 @@ CASES: dict[str, Case] = {
     "setting rate too high": Case(
         ERROR, "max_requests_per_second", setting("max_requests_per_second", 10**6)
     ),
-    "setting items a string": Case(ERROR, "max_items_per_run", setting("max_items_per_run", "9")),
+    "setting items as words": Case(
+        ERROR, "max_items_per_run", setting("max_items_per_run", "nine")
+    ),
     "setting items a bool": Case(
         ERROR, "max_items_per_run", setting("max_items_per_run", value=True)
     ),
-    "setting seconds a string": Case(
-        ERROR, "max_seconds_per_run", setting("max_seconds_per_run", "60")
+    "setting seconds as words": Case(
+        ERROR, "max_seconds_per_run", setting("max_seconds_per_run", "a minute")
     ),
     "setting seconds negative": Case(
         ERROR, "max_seconds_per_run", setting("max_seconds_per_run", -3)
@@ -163,7 +174,7 @@ CASES: dict[str, Case] = {
     "setting retry seconds too long": Case(
         ERROR, "max_retry_seconds", setting("max_retry_seconds", 10**7)
     ),
-    "setting ack batch a string": Case(ERROR, "ack_batch_size", setting("ack_batch_size", "10")),
+    "setting ack batch as words": Case(ERROR, "ack_batch_size", setting("ack_batch_size", "ten")),
     "setting ack batch fractional": Case(ERROR, "ack_batch_size", setting("ack_batch_size", 2.5)),
     "setting ack batch negative": Case(ERROR, "ack_batch_size", setting("ack_batch_size", -1)),
     "setting policy null": Case(ERROR, "ack_unknown_types", setting("ack_unknown_types", None)),
