@@ -106,6 +106,7 @@ class RunOptions:
     # Streams a catalog leaves out (an older catalog, say): their items are never acked,
     # since nobody chose not to have them.
     unlisted_streams: frozenset[str] = frozenset()
+    first_page_only: bool = False
 
 
 @dataclass
@@ -643,6 +644,8 @@ class SyncRun:
             Why the drain stops, or None to go on.
         """
         options = self.options
+        if options.first_page_only and items:
+            return "a connection test (--test) reads one page"
         if options.max_items and items >= options.max_items:
             return f"max_items_per_run ({options.max_items}) reached"
         if options.max_seconds and self._clock() - self._started >= options.max_seconds:

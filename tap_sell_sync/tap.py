@@ -588,6 +588,18 @@ class TapSellSync(Tap):
             )
             sys.exit(SIGNAL_EXIT_BASE + signum)
 
+    def _is_dry_run(self) -> bool:
+        """Tell whether this is ``--test``, which caps every stream at a few records.
+
+        Such a run stops draining after the first page with items: without that bound,
+        the drain before the first record would read the whole queue, up to 100,000 items
+        on a first sync.
+
+        Returns:
+            True for a dry run.
+        """
+        return any(stream.ABORT_AT_RECORD_COUNT is not None for stream in self.streams.values())
+
     def _unlisted_streams(self) -> list[str]:
         """The tap's streams that the input catalog leaves out, if a catalog was given.
 
@@ -726,6 +738,7 @@ class TapSellSync(Tap):
                 ack_unknown_types=bool(config.get("ack_unknown_types", False)),
                 ack_deselected_streams=bool(config.get("ack_deselected_streams", True)),
                 unlisted_streams=frozenset(self._unlisted_streams()),
+                first_page_only=self._is_dry_run(),
             )
             self.logger.info("Syncing as device %s (%s).", self.device_uuid, self._device_reason)
             rate = float(config.get("max_requests_per_second") or DEFAULT_MAX_REQUESTS_PER_SECOND)

@@ -18,7 +18,7 @@ def _config(emulator: Emulator, url: str, **overrides: object) -> dict:
     return config
 
 
-def test_a_successful_connection_test_logs_no_error_line(tmp_path):
+def test_a_successful_connection_test_reads_one_page_and_logs_no_error_line(tmp_path):
     emulator = Emulator(EmulatorConfig(seed=7, objects=300, page_size=100, rate_limit_per_hour=0))
     with serve(emulator) as server:
         run = run_tap(tmp_path, _config(emulator, server.url), extra_args=["--test"])
@@ -26,6 +26,10 @@ def test_a_successful_connection_test_logs_no_error_line(tmp_path):
     assert run.records()
     assert run.error_lines() == [], run.error_lines()[:3]
     assert "unhandled error" not in run.stderr
+    # One page shows that the settings work; the rest of the queue is left to real runs.
+    assert emulator.counters()["requests"]["fetch"] == {200: 1}
+    assert len(emulator.delivery_log()) == 100
+    assert "Drain stopped early: a connection test (--test) reads one page" in run.stderr
 
 
 def test_a_connection_test_with_a_rejected_token_logs_one_error_line(tmp_path):
