@@ -28,9 +28,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import logging
-import shutil
 import sqlite3
-import tempfile
 import threading
 import time
 import typing as t
@@ -214,13 +212,15 @@ class Spool:
     """A temporary SQLite store of this run's records, newest revision per stream and key."""
 
     def __init__(self) -> None:
-        """Create the store in a new temporary directory."""
-        self._directory = tempfile.mkdtemp(prefix="tap-sell-sync-")
+        """Create the store: a private temporary SQLite database.
+
+        SQLite keeps it in memory up to its page cache and then in a file of the temporary
+        folder that it deletes as soon as it opens it, so a run that is killed leaves no
+        copy of the records behind.
+        """
         # Only the thread that drains uses the connection, but the finalizer that closes it
         # may run in whichever thread the garbage collector happens to run in.
-        self._connection = sqlite3.connect(
-            f"{self._directory}/spool.sqlite", check_same_thread=False
-        )
+        self._connection = sqlite3.connect("", check_same_thread=False)
         self._connection.executescript(
             """
             PRAGMA journal_mode = OFF;
@@ -236,17 +236,7 @@ class Spool:
             );
             """,
         )
-        self._finalizer = weakref.finalize(
-            self,
-            Spool._cleanup,
-            self._connection,
-            self._directory,
-        )
-
-    @staticmethod
-    def _cleanup(connection: sqlite3.Connection, directory: str) -> None:
-        connection.close()
-        shutil.rmtree(directory, ignore_errors=True)
+        self._finalizer = weakref.finalize(self, self._connection.close)
 
     def close(self) -> None:
         """Delete the store."""

@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 from tap_fakes import TAP, pending_of, run_tap
@@ -444,3 +446,34 @@ def test_an_object_delivered_twice_in_one_session_is_emitted_once_at_its_newest_
     final = all_pending(messages[-1]["value"])
     for ref in twice:
         assert keys_of[ref] <= set(final)
+
+
+def test_a_killed_run_leaves_no_copy_of_the_records_in_the_temporary_folder(tmp_path):
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    emulator = make_emulator(objects=3000, page_size=50, latency_seconds=0.01)
+    with serve(emulator) as server:
+        config_path = _write(tmp_path, tap_config(emulator, server.url))
+        process = subprocess.Popen(
+            [TAP, "--config", str(config_path)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env={**os.environ, "TMPDIR": str(temporary)},
+        )
+        try:
+            deadline = time.monotonic() + 30
+            while emulator.counters()["requests"].get("fetch", {}).get(200, 0) < 20:
+                assert time.monotonic() < deadline
+                assert process.poll() is None
+                time.sleep(0.02)
+            # The spool holds the records read so far, in a file nobody else can open.
+            open_files = [
+                str(link.readlink()) for link in (Path("/proc") / str(process.pid) / "fd").iterdir()
+            ]
+            assert not any(
+                str(temporary) in name and "(deleted)" not in name for name in open_files
+            )
+        finally:
+            process.kill()
+            process.wait(timeout=30)
+    assert list(temporary.iterdir()) == []
