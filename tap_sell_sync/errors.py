@@ -20,6 +20,10 @@ class CatalogError(TapSellSyncError):
     """The --catalog file is missing, empty or not a JSON object."""
 
 
+class OutputError(TapSellSyncError):
+    """Standard output cannot be written (the target stopped reading, a full disk)."""
+
+
 class StreamMapError(TapSellSyncError):
     """A stream map's expression failed on a record."""
 

@@ -45,7 +45,13 @@ from typing_extensions import override
 from tap_sell_sync import schemas
 from tap_sell_sync.client import DEFAULT_MAX_RETRY_SECONDS, SellClient
 from tap_sell_sync.conform import compile_properties
-from tap_sell_sync.errors import CatalogError, SettingsError, StateError, TapSellSyncError
+from tap_sell_sync.errors import (
+    CatalogError,
+    OutputError,
+    SettingsError,
+    StateError,
+    TapSellSyncError,
+)
 from tap_sell_sync.queue import AckLedger, Route, RunOptions, SyncRun
 from tap_sell_sync.schemas import MONEY_FIELDS
 from tap_sell_sync.state import (
@@ -435,9 +441,34 @@ class _RecordBufferingWriter(MsgSpecWriter):
 
     @override
     def write_message(self, message: Message) -> None:
-        sys.stdout.buffer.write(self.format_message(message))
-        if message.type != SingerMessageType.RECORD:
-            sys.stdout.flush()
+        try:
+            sys.stdout.buffer.write(self.format_message(message))
+            if message.type != SingerMessageType.RECORD:
+                sys.stdout.flush()
+        except OSError as exc:
+            # Nothing more can reach the target; what it stored is in the last STATE it
+            # printed, and nothing after that is acked.
+            _silence_stdout()
+            reason = (
+                "the target stopped reading (broken pipe)"
+                if isinstance(exc, BrokenPipeError)
+                else exc.strerror or str(exc)
+            )
+            msg = (
+                f"cannot write to standard output: {reason}; nothing after the last state "
+                "the target printed is acked"
+            )
+            raise OutputError(msg) from exc
+
+
+def _silence_stdout() -> None:
+    """Point standard output at the null device, so that the exit does not fail again."""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
+    except (OSError, ValueError):
+        return
 
 
 class _PendingKeysStateWriter(StateWriter):

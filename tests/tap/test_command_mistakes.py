@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
+from pathlib import Path
 
 import pytest
-from tap_fakes import TAP, run_tap
+from tap_fakes import TAP, Reply, item, page, run_tap, session_body
 
 NOT_LATIN_1_TOKEN = "\u0442\u043e\u043a\u0435\u043d123"  # noqa: S105 - a test value
 CONFIG = {"access_token": NOT_LATIN_1_TOKEN, "api_url": "http://127.0.0.1:9"}
@@ -81,3 +83,51 @@ def test_an_environment_variable_that_cannot_be_read_ends_with_one_line(name):
     assert len(errors) == 1, run.stderr
     assert "TAP_SELL_SYNC_* environment variable" in errors[0]
     assert "a-good-token" not in run.stderr
+
+
+def _tap_with_a_long_page(tmp_path, fake_sell) -> list[str]:
+    fake_sell.scripts["start"] = [Reply(201, session_body("S1", 300))]
+    fake_sell.scripts["fetch"] = [
+        Reply(200, page([item("tag", {"id": n, "name": "t" * 50}) for n in range(1, 301)]))
+    ]
+    config_path = tmp_path / "config.json"
+    config_path.write_text(json.dumps({"access_token": "a-good-token", "api_url": fake_sell.url}))
+    return [TAP, "--config", str(config_path)]
+
+
+def _assert_one_output_error(returncode: int, stderr: str, reason: str) -> None:
+    assert returncode == 1, stderr[-2000:]
+    assert "Traceback" not in stderr
+    assert "Exception ignored" not in stderr
+    errors = [line for line in stderr.splitlines() if "| ERROR" in line]
+    assert len(errors) == 1, stderr[-2000:]
+    assert f"cannot write to standard output: {reason}" in errors[0]
+
+
+def test_a_target_that_stops_reading_ends_the_run_with_one_line(tmp_path, fake_sell):
+    process = subprocess.Popen(
+        _tap_with_a_long_page(tmp_path, fake_sell),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    process.stdout.read(100)
+    process.stdout.close()
+    _, stderr = process.communicate(timeout=120)
+    _assert_one_output_error(
+        process.returncode, stderr.decode(), "the target stopped reading (broken pipe)"
+    )
+    assert fake_sell.calls("ack") == []
+
+
+def test_a_full_disk_under_the_output_ends_the_run_with_one_line(tmp_path, fake_sell):
+    with Path("/dev/full").open("wb") as full:
+        done = subprocess.run(
+            _tap_with_a_long_page(tmp_path, fake_sell),
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    _assert_one_output_error(done.returncode, done.stderr, "No space left on device")
