@@ -54,6 +54,10 @@ HTTP_REDIRECTS = range(300, 400)
 MAX_ERROR_TEXT = 200
 VERSION_SUFFIX = "/v2"
 
+SESSION_CAP_HINT = (
+    " (Sell allows 100 active sync sessions; sessions of other runs or integrations using "
+    "this token end after a while, so run again later)"
+)
 REJECTED_HINT = "check that the access token is valid and has not expired or been revoked"
 SCOPE_HINT = (
     "the access token needs the 'sync' scope, and the Sell account needs the Sync API "
@@ -367,6 +371,8 @@ class SellClient:
 
         description, logref = _describe_error(response)
         detail = f": {description}" if description else ""
+        if call == "start" and "session" in (description or "").lower():
+            detail += SESSION_CAP_HINT
         if status == HTTP_TOO_MANY_REQUESTS or status >= HTTP_SERVER_ERROR:
             msg = f"{call}: Sell answered {status}{detail}"
             raise RetriableError(

@@ -216,10 +216,11 @@ class SellStream(Stream):
         reason = f"{type(exc).__name__}: {exc}"
         if isinstance(exc, MapExpressionError) and exc.__cause__ is not None:
             reason = f"{exc} {type(exc.__cause__).__name__}: {exc.__cause__}"
+        hint = f" ({MAP_NULLS_HINT})" if kind == "delete record" else ""
         return (
             f"a stream map failed on the {kind} of stream {self.name} with {key}: "
-            f"{' '.join(reason.split())} ({MAP_NULLS_HINT}); fix the map, the record is not "
-            "acked and comes again next run"
+            f"{' '.join(reason.split())}{hint}; fix the map, the record is not acked and "
+            "comes again next run"
         )
 
     @override

@@ -8,6 +8,7 @@ building the tap (``--discover``, ``--about``) sends nothing to Sell.
 from __future__ import annotations
 
 import decimal
+import difflib
 import importlib.metadata
 import io
 import ipaddress
@@ -95,6 +96,7 @@ MAX_ACK_BATCH_SIZE = 10_000
 LOOPBACK_NAMES = frozenset({"localhost"})
 REDACTED = "<redacted>"
 NESTED_TOO_DEEPLY = "nested too deeply to read"
+MAX_SHOWN_SETTING_CHARS = 60
 SIGNAL_EXIT_BASE = 128  # a run stopped by signal N exits with 128 + N, as shells report it
 TOKEN_ENV_VAR = "TAP_SELL_SYNC_ACCESS_TOKEN"  # noqa: S105 - a variable name
 
@@ -228,6 +230,19 @@ def _number_from_text(text: str, *, integer: bool) -> object:
     return decimal.Decimal(text) if _NUMBER_TEXT.fullmatch(text) else text
 
 
+def _as_json(value: object) -> str:
+    """Show a setting's value as it would be written in a JSON config file.
+
+    Args:
+        value: The value.
+
+    Returns:
+        Its JSON text, shortened when long.
+    """
+    text = str(value) if isinstance(value, decimal.Decimal) else json.dumps(value, default=str)
+    return text if len(text) <= MAX_SHOWN_SETTING_CHARS else text[:MAX_SHOWN_SETTING_CHARS] + "..."
+
+
 def _positive_number(
     config: t.Mapping[str, t.Any],
     name: str,
@@ -239,7 +254,7 @@ def _positive_number(
         return
     # JSON config files are read with exact decimals, so numbers may arrive as Decimal.
     if isinstance(value, bool) or not isinstance(value, (int, float, decimal.Decimal)):
-        msg = f"{name} must be a number above 0, got {value!r}"
+        msg = f"{name} must be a number above 0, got {_as_json(value)}"
         raise SettingsError(msg)
     if not value > 0 or not math.isfinite(value):
         msg = f"{name} must be a number above 0, got {value}"
@@ -266,7 +281,7 @@ def _check_api_url(value: object) -> None:
     if parsed.scheme not in {"http", "https"} or not host:
         msg = "api_url must be an http(s) URL with a host, such as https://api.getbase.com"
         raise SettingsError(msg)
-    if parsed.username or parsed.password or parsed.query or parsed.fragment:
+    if parsed.username or parsed.password or "?" in value or "#" in value:
         msg = "api_url must not hold credentials, a query or a fragment"
         raise SettingsError(msg)
     if parsed.scheme == "http" and not _is_loopback(host):
@@ -343,7 +358,7 @@ def validate_settings(config: t.Mapping[str, t.Any]) -> None:
     _positive_number(config, "max_retry_seconds", MAX_RETRY_SECONDS)
     items = config.get("max_items_per_run")
     if items is not None and (isinstance(items, bool) or not isinstance(items, int) or items < 0):
-        msg = f"max_items_per_run must be 0 (no bound) or a positive integer, got {items!r}"
+        msg = f"max_items_per_run must be 0 (no bound) or a positive integer, got {_as_json(items)}"
         raise SettingsError(msg)
     batch = config.get("ack_batch_size")
     if batch is not None and (
@@ -351,11 +366,14 @@ def validate_settings(config: t.Mapping[str, t.Any]) -> None:
         or not isinstance(batch, int)
         or not 1 <= batch <= MAX_ACK_BATCH_SIZE
     ):
-        msg = f"ack_batch_size must be an integer from 1 to {MAX_ACK_BATCH_SIZE}, got {batch!r}"
+        msg = (
+            f"ack_batch_size must be an integer from 1 to {MAX_ACK_BATCH_SIZE}, "
+            f"got {_as_json(batch)}"
+        )
         raise SettingsError(msg)
     for name in ("ack_unknown_types", "ack_deselected_streams"):
         if name in config and not isinstance(config[name], bool):
-            msg = f"{name} must be true or false, got {config[name]!r}"
+            msg = f"{name} must be true or false, got {_as_json(config[name])}"
             raise SettingsError(msg)
 
 
@@ -552,7 +570,17 @@ class TapSellSync(Tap):
             value = config.get(name)
             if isinstance(value, str) and value.strip():
                 config[name] = _number_from_text(value.strip(), integer=name in INTEGER_SETTINGS)
-        return super()._validate_config(raise_errors=raise_errors)
+        errors = super()._validate_config(raise_errors=raise_errors)
+        known = set(self.config_jsonschema.get("properties", {}))
+        for name in sorted(set(config) - known):
+            # Names only: a value under a misspelt name may be the token.
+            close = difflib.get_close_matches(name, known, n=1)
+            self.logger.warning(
+                "Unknown setting %r is ignored%s.",
+                name,
+                f" (did you mean {close[0]}?)" if close else "",
+            )
+        return errors
 
     @override
     def discover_streams(self) -> list[SellStream]:

@@ -124,6 +124,12 @@ CASES: dict[str, Case] = {
     "setting ack batch a fraction in text": Case(
         ERROR, "ack_batch_size", setting("ack_batch_size", "10.5")
     ),
+    "setting url ending in a bare #": Case(
+        ERROR, "a query or a fragment", setting("api_url", "https://api.getbase.com/#")
+    ),
+    "setting url ending in a bare ?": Case(
+        ERROR, "a query or a fragment", setting("api_url", "https://api.getbase.com?")
+    ),
     "setting url empty": Case(ERROR, "api_url", setting("api_url", "")),
     "setting url a number": Case(ERROR, "api_url", setting("api_url", 443)),
     "setting url without a host": Case(ERROR, "api_url", setting("api_url", "https://")),

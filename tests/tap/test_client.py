@@ -240,3 +240,19 @@ def test_client_repr_does_not_show_the_token(fake_sell):
     client = make_client(fake_sell.url)
     assert TOKEN not in repr(client)
     assert TOKEN not in str(vars(client).get("counters"))
+
+
+@pytest.mark.parametrize("status", [429, 409, 422])
+def test_the_session_cap_on_start_says_what_to_do(fake_sell, status):
+    fake_sell.defaults["start"] = Reply(status, error_body("too_many_sessions"))
+    with pytest.raises(SellApiError) as caught:
+        make_client(fake_sell.url, max_tries=1).start_session(DEVICE)
+    assert "100 active sync sessions" in str(caught.value)
+    assert "run again later" in str(caught.value)
+
+
+def test_other_start_errors_carry_no_session_cap_hint(fake_sell):
+    fake_sell.defaults["start"] = Reply(429, error_body("rate_limit"))
+    with pytest.raises(SellApiError) as caught:
+        make_client(fake_sell.url, max_tries=1).start_session(DEVICE)
+    assert "sync sessions" not in str(caught.value)

@@ -131,3 +131,19 @@ def test_a_full_disk_under_the_output_ends_the_run_with_one_line(tmp_path, fake_
             check=False,
         )
     _assert_one_output_error(done.returncode, done.stderr, "No space left on device")
+
+
+def test_a_misspelt_setting_is_named_in_a_warning_without_its_value(tmp_path):
+    config = {**GOOD, "acces_token": "a-secret-under-a-typo", "max_retry_second": 5}
+    run = run_tap(tmp_path, config, extra_args=["--discover"])
+    assert run.returncode == 0, run.stderr[-2000:]
+    warnings = [line for line in run.stderr.splitlines() if "| WARNING" in line]
+    assert any(
+        "Unknown setting 'acces_token' is ignored (did you mean access_token?)" in line
+        for line in warnings
+    ), warnings
+    assert any(
+        "'max_retry_second' is ignored (did you mean max_retry_seconds?)" in line
+        for line in warnings
+    )
+    assert "a-secret-under-a-typo" not in run.stderr + run.stdout
