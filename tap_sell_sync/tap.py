@@ -97,6 +97,7 @@ LOOPBACK_NAMES = frozenset({"localhost"})
 REDACTED = "<redacted>"
 NESTED_TOO_DEEPLY = "nested too deeply to read"
 MAX_SHOWN_SETTING_CHARS = 60
+BOOLEAN_WORDS = frozenset({"true", "1", "yes", "on", "false", "0", "no", "off"})
 SIGNAL_EXIT_BASE = 128  # a run stopped by signal N exits with 128 + N, as shells report it
 TOKEN_ENV_VAR = "TAP_SELL_SYNC_ACCESS_TOKEN"  # noqa: S105 - a variable name
 
@@ -992,11 +993,24 @@ def _check_environment_settings(tap_class: type[TapSellSync]) -> None:
     Raises:
         SettingsError: A variable that cannot be read as its setting's type.
     """
+    prefix = tap_class._env_var_prefix  # noqa: SLF001
     try:
         _ = tap_class._env_var_config  # noqa: SLF001
     except ValueError as exc:
-        msg = f"a {tap_class._env_var_prefix}* environment variable cannot be read: {exc}"  # noqa: SLF001
+        msg = f"a {prefix}* environment variable cannot be read: {exc}"
         raise SettingsError(msg) from exc
+    # The SDK reads any word but true, 1, yes and on as false; a typo would turn a policy off.
+    for name, schema in tap_class.config_jsonschema.get("properties", {}).items():
+        variable = prefix + name.upper()
+        value = os.environ.get(variable)
+        if value is None or "boolean" not in str(schema.get("type", "")):
+            continue
+        if value.lower() not in BOOLEAN_WORDS:
+            msg = (
+                f"a {prefix}* environment variable cannot be read: {variable} must be true or "
+                f"false (or 1/0, yes/no, on/off), got {value!r}"
+            )
+            raise SettingsError(msg)
 
 
 def _read_text(path: str) -> str:

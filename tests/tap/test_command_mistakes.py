@@ -57,6 +57,11 @@ ENV_MISTAKES = {
     "an integer setting given as words": ("TAP_SELL_SYNC_MAX_ITEMS_PER_RUN", "abc"),
     "an integer setting given as a fraction": ("TAP_SELL_SYNC_ACK_BATCH_SIZE", "10.5"),
     "stream maps that are not JSON": ("TAP_SELL_SYNC_STREAM_MAPS", "{oops"),
+    "a policy switch given as a word the SDK would read as false": (
+        "TAP_SELL_SYNC_ACK_DESELECTED_STREAMS",
+        "maybe",
+    ),
+    "the flattening switch with a space": ("TAP_SELL_SYNC_FLATTENING_ENABLED", " true"),
 }
 
 
