@@ -28,6 +28,7 @@ from tap_sell_sync.errors import (
     SellAuthError,
     SessionLostError,
 )
+from tap_sell_sync.repair import decode_repairing
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Generator
@@ -91,6 +92,7 @@ class RequestCounters:
 
     by_call: dict[str, int] = field(default_factory=dict)
     retries: int = 0
+    repaired_strings: int = 0
 
     def count(self, call: str, status: int | str) -> None:
         """Count one response (or a failure without one).
@@ -502,11 +504,22 @@ class SellClient:
     def _ack(self, body: bytes, device_uuid: str) -> None:
         self._send("ack", "POST", ACK_PATH, device_uuid, body)
 
-    @staticmethod
-    def _decode(call: str, response: requests.Response) -> t.Any:  # noqa: ANN401
+    def _decode(self, call: str, response: requests.Response) -> t.Any:  # noqa: ANN401
         try:
             return _PAGE_DECODER.decode(response.content)
         except (msgspec.DecodeError, RecursionError) as exc:
-            detail = " (nested too deeply)" if isinstance(exc, RecursionError) else ""
+            strict_error: Exception = exc
+        try:
+            body, repaired = decode_repairing(response.content)
+        except (ValueError, RecursionError):
+            detail = " (nested too deeply)" if isinstance(strict_error, RecursionError) else ""
             msg = f"{call}: Sell's answer is not JSON{detail}"
-            raise RetriableError(msg, status=response.status_code) from exc
+            raise RetriableError(msg, status=response.status_code) from strict_error
+        self.counters.repaired_strings += repaired
+        LOGGER.warning(
+            "%s: Sell's answer held %d strings with characters that are not valid Unicode; "
+            "each was replaced by U+FFFD.",
+            call,
+            repaired,
+        )
+        return body

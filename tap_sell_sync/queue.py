@@ -983,6 +983,7 @@ class SyncRun:
             "stopped: %s; %d records (%d deletes, %d dropped by stream maps); "
             "%d superseded revisions; "
             "%d unreadable items skipped; %d values of the wrong type set to null; "
+            "%d strings with characters that are not valid Unicode repaired; "
             "%d unknown event types; %d failed_objects; %d incoming keys acked; %d keys "
             "pending ack; requests: %d (%s), %d retries.",
             counters.items,
@@ -997,6 +998,7 @@ class SyncRun:
             counters.superseded,
             counters.unreadable,
             sum(sum(fields.values()) for fields in counters.invalid_values.values()),
+            self.client.counters.repaired_strings,
             counters.unknown_event_types,
             counters.failed_objects,
             counters.incoming_acked,

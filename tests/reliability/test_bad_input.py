@@ -302,6 +302,23 @@ CASES: dict[str, Case] = {
         fetch=(Reply(200, b"<html>maintenance</html>"),) * 50,
         records=0,
     ),
+    "fetch page holding a lone surrogate and bytes that are not UTF-8": Case(
+        OK,
+        "2 strings with characters that are not valid Unicode repaired",
+        start=(session(),),
+        fetch=(
+            Reply(
+                200,
+                b'{"items": [{"data": {"id": 7, "name": "a\\ud83d b"}, "meta": {"type": "tag", '
+                b'"sync": {"event_type": "created", "ack_key": "Tag-7-1", "revision": 1}}}, '
+                b'{"data": {"id": 8, "name": "caf\xe9"}, "meta": {"type": "tag", "sync": '
+                b'{"event_type": "created", "ack_key": "Tag-8-1", "revision": 1}}}], '
+                b'"meta": {"count_left": 0}}',
+            ),
+        ),
+        pending=frozenset({"Tag-7-1", "Tag-8-1"}),
+        records=2,
+    ),
     "fetch answers 200 without items": Case(
         SKIP,
         "1 without a list of items",

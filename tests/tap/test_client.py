@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import time
+from decimal import Decimal
 
 import pytest
 from tap_fakes import TOKEN, Reply, error_body, page, session_body
@@ -256,3 +257,40 @@ def test_other_start_errors_carry_no_session_cap_hint(fake_sell):
     with pytest.raises(SellApiError) as caught:
         make_client(fake_sell.url, max_tries=1).start_session(DEVICE)
     assert "sync sessions" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("name_bytes", "expected", "repaired"),
+    [
+        (b'"a\\ud83d b"', "a\ufffd b", 1),  # a lone surrogate escape
+        (b'"caf\xe9"', "caf\ufffd", 1),  # Latin-1, not UTF-8
+        (b'"ok \\ud83d\\ude00"', "ok \U0001f600", 0),  # a proper pair stays as it is
+    ],
+    ids=["lone surrogate", "invalid utf-8", "surrogate pair"],
+)
+def test_a_page_with_text_that_is_not_valid_unicode_is_read_with_replacement_characters(
+    fake_sell, name_bytes, expected, repaired
+):
+    body = (
+        b'{"items": [{"data": {"id": 1, "name": '
+        + name_bytes
+        + b', "value": 12.50}, "meta": {"type": "deal", "sync": {"event_type": "created", '
+        b'"ack_key": "D-1-1", "revision": 1}}}], "meta": {"count_left": 0}}'
+    )
+    fake_sell.scripts["fetch"] = [Reply(200, body)]
+    client = make_client(fake_sell.url, max_tries=1)
+    page = client.fetch_page("S1", DEVICE)
+    assert page is not None
+    (entry,) = page.items
+    assert entry["data"]["name"] == expected
+    assert entry["data"]["value"] == Decimal("12.50")
+    assert entry["meta"]["sync"]["ack_key"] == "D-1-1"
+    assert client.counters.repaired_strings == repaired
+
+
+@pytest.mark.parametrize("body", [b'{"items": [NaN]}', b'{"items": [Infinity]}', b"{oops"])
+def test_a_page_that_is_not_json_even_when_read_leniently_is_retried(fake_sell, body):
+    fake_sell.scripts["fetch"] = [Reply(200, body)]
+    with pytest.raises(RetriableError) as caught:
+        make_client(fake_sell.url, max_tries=1).fetch_page("S1", DEVICE)
+    assert "not JSON" in str(caught.value)
