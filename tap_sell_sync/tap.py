@@ -41,6 +41,7 @@ from singer_sdk.helpers.capabilities import (
 )
 from singer_sdk.plugin_base import _ConfigInput
 from singer_sdk.singerlib import SingerMessageType
+from singer_sdk.tap_base import CliTestOptionValue
 from typing_extensions import override
 
 from tap_sell_sync import schemas
@@ -511,6 +512,8 @@ class TapSellSync(Tap):
     name = PACKAGE
     config_jsonschema = CONFIG_SCHEMA
     message_writer_class = _RecordBufferingWriter
+    # Set for ``--test``, which reads one page of the queue (see `cb_test`).
+    connection_test: t.ClassVar[bool] = False
     capabilities: t.ClassVar[list[CapabilitiesEnum]] = [
         TapCapabilities.CATALOG,
         TapCapabilities.DISCOVER,
@@ -550,6 +553,11 @@ class TapSellSync(Tap):
             )
         self.ledger = AckLedger(self.device_uuid, self._incoming.pending)
         self._state_writer = _PendingKeysStateWriter(self.message_writer, self._refresh_bookmark)
+        # A state from the start, so that the SDK writes one before the first record.
+        # Targets built like pipelinewise's (target-duckdb) take the first state they see
+        # for stored, even when records before it are still in memory: this one holds only
+        # keys that came back in the state, stored by definition.
+        self._refresh_bookmark()
         self._check_catalog_selection()
 
     @override
@@ -647,18 +655,6 @@ class TapSellSync(Tap):
                 signal.Signals(signum).name,
             )
             sys.exit(SIGNAL_EXIT_BASE + signum)
-
-    def _is_dry_run(self) -> bool:
-        """Tell whether this is ``--test``, which caps every stream at a few records.
-
-        Such a run stops draining after the first page with items: without that bound,
-        the drain before the first record would read the whole queue, up to 100,000 items
-        on a first sync.
-
-        Returns:
-            True for a dry run.
-        """
-        return any(stream.ABORT_AT_RECORD_COUNT is not None for stream in self.streams.values())
 
     def _unlisted_streams(self) -> list[str]:
         """The tap's streams that the input catalog leaves out, if a catalog was given.
@@ -798,7 +794,7 @@ class TapSellSync(Tap):
                 ack_unknown_types=bool(config.get("ack_unknown_types", False)),
                 ack_deselected_streams=bool(config.get("ack_deselected_streams", True)),
                 unlisted_streams=frozenset(self._unlisted_streams()),
-                first_page_only=self._is_dry_run(),
+                first_page_only=self.connection_test,
             )
             self.logger.info("Syncing as device %s (%s).", self.device_uuid, self._device_reason)
             rate = float(config.get("max_requests_per_second") or DEFAULT_MAX_REQUESTS_PER_SECOND)
@@ -881,6 +877,9 @@ class TapSellSync(Tap):
             value: The --test argument.
         """
         config: _ConfigInput = ctx.params.get("config", _ConfigInput())
+        # One page of the queue shows that the settings work; without this bound the drain
+        # before the first record would read the whole queue, up to 100,000 items.
+        cls.connection_test = value != CliTestOptionValue.Disabled.value
         try:
             super().cb_test(ctx, param, value)
         except ConfigValidationError as exc:

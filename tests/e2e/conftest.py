@@ -16,6 +16,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -30,6 +31,8 @@ from sell_sync_emulator import Emulator, EmulatorConfig, serve
 from tap_sell_sync.state import read_bookmark
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+# Helpers shared between the end-to-end test files.
+sys.path.insert(0, str(Path(__file__).parent))
 TOKEN = "e2e-token-" + "7" * 54
 STATE_BOOKMARK = "_sell_sync"
 ENVIRONMENT = "dev"
