@@ -248,6 +248,27 @@ class SellStream(Stream):
         super().log(message, *args, level=level, **kwargs)
 
     @override
+    def generate_child_contexts(
+        self,
+        record: Record,
+        context: Context | None,
+    ) -> Iterable[Context | None]:
+        """Yield no child context: the streams have no children.
+
+        The SDK would otherwise run the ``__filter__`` of a stream map once more per record
+        only to decide whether to sync children, outside the checks that turn a failing map
+        into one line.
+
+        Args:
+            record: The record.
+            context: Unused.
+
+        Returns:
+            No context.
+        """
+        return ()
+
+    @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
         """Yield this stream's records from the drained queue.
 

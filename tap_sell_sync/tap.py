@@ -22,17 +22,21 @@ import sys
 import typing as t
 import urllib.parse
 import uuid
+from pathlib import Path
 
 import click
 import jsonschema
+from dotenv import dotenv_values
 from singer_sdk import Tap
 from singer_sdk import typing as th
+from singer_sdk.configuration._dict_config import parse_environment_config
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import (
     ConfigValidationError,
     MapExpressionError,
     StreamMapConfigError,
 )
+from singer_sdk.helpers._classproperty import classproperty
 from singer_sdk.helpers._state import StateWriter
 from singer_sdk.helpers.capabilities import (
     CapabilitiesEnum,
@@ -560,6 +564,28 @@ class TapSellSync(Tap):
         self._refresh_bookmark()
         self._check_catalog_selection()
 
+    @classproperty
+    def _env_var_config(cls) -> dict[str, t.Any]:  # noqa: N805
+        """Read the TAP_SELL_SYNC_* variables, and a ``.env`` of the current folder.
+
+        The SDK would read the first ``.env`` found above its own installation, whatever the
+        current folder, and let it override variables already set: a project's ``.env``,
+        where Meltano keeps the token, could then replace an exported loopback ``api_url``.
+        Here only ``./.env`` is read, and only for variables that are not set.
+
+        Returns:
+            The settings found.
+        """
+        schema = cls.config_jsonschema
+        cls.append_builtin_config(schema)
+        prefix = cls._env_var_prefix
+        local = Path.cwd() / ".env"
+        if local.is_file():
+            for name, value in dotenv_values(local).items():
+                if name.startswith(prefix) and value is not None:
+                    os.environ.setdefault(name, value)
+        return parse_environment_config(schema, prefix, dotenv_path=os.devnull)
+
     @override
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
         """Read number settings given as text first, then validate the settings.
@@ -864,6 +890,15 @@ class TapSellSync(Tap):
                 reason = NESTED_TOO_DEEPLY
             cls.logger.error("cannot read the config file: %s", reason)  # noqa: TRY400
             ctx.exit(1)
+        if config.parse_env:
+            # Here rather than in `invoke`: --discover and --test run before it.
+            token = _find_token(config)
+            hide_in_logs(token)
+            try:
+                _check_environment_settings(cls)
+            except SettingsError as exc:
+                cls.logger.error("%s", redact(str(exc), token))  # noqa: TRY400
+                ctx.exit(1)
         return config
 
     @classmethod
@@ -932,8 +967,6 @@ class TapSellSync(Tap):
             if config is not None:
                 token = _find_token(config)
                 hide_in_logs(token)
-                if config.parse_env:
-                    _check_environment_settings(cls)
             if state is not None:
                 state = io.StringIO(_read_state_text(state))
             if isinstance(catalog, str):

@@ -65,8 +65,9 @@ ENV_MISTAKES = {
 }
 
 
+@pytest.mark.parametrize("mode", [[], ["--discover"], ["--test"]], ids=["run", "discover", "test"])
 @pytest.mark.parametrize("name", list(ENV_MISTAKES))
-def test_an_environment_variable_that_cannot_be_read_ends_with_one_line(name):
+def test_an_environment_variable_that_cannot_be_read_ends_with_one_line(name, mode):
     variable, value = ENV_MISTAKES[name]
     environment = {
         **os.environ,
@@ -75,7 +76,7 @@ def test_an_environment_variable_that_cannot_be_read_ends_with_one_line(name):
         variable: value,
     }
     run = subprocess.run(
-        [TAP, "--config", "ENV"],
+        [TAP, "--config", "ENV", *mode],
         capture_output=True,
         text=True,
         timeout=120,
@@ -152,3 +153,30 @@ def test_a_misspelt_setting_is_named_in_a_warning_without_its_value(tmp_path):
         for line in warnings
     )
     assert "a-secret-under-a-typo" not in run.stderr + run.stdout
+
+
+def test_config_env_reads_the_current_folders_env_file_only_for_variables_not_set(
+    tmp_path, fake_sell
+):
+    fake_sell.scripts["start"] = [Reply(204)]
+    (tmp_path / ".env").write_text(
+        "TAP_SELL_SYNC_ACCESS_TOKEN=token-from-the-env-file\n"
+        "TAP_SELL_SYNC_API_URL=http://127.0.0.1:9\n"
+    )
+    environment = {
+        name: value for name, value in os.environ.items() if not name.startswith("TAP_SELL_SYNC_")
+    }
+    environment["TAP_SELL_SYNC_API_URL"] = fake_sell.url  # set: wins over the file
+    done = subprocess.run(
+        [TAP, "--config", "ENV"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env=environment,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    (start,) = fake_sell.calls("start")
+    assert start.headers["Authorization"] == "Bearer token-from-the-env-file"
+    assert "token-from-the-env-file" not in done.stderr + done.stdout

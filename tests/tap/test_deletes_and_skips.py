@@ -266,6 +266,8 @@ def test_a_stream_map_that_cannot_be_evaluated_ends_with_one_line_and_acks_nothi
         ("custom_fields['Budget']", "Failed to evaluate", "record of stream deals with id 1"),
         ("name.upper()", "NameNotDefined", "record of stream deals with id 1"),
         ("value.upper()", "AttributeDoesNotExist", "record of stream deals with id 1"),
+        ("__filter__:value > 20", "TypeError", "delete record of stream deals with id 2"),
+        ("__filter__:1 / 0", "ZeroDivisionError", "record of stream deals with id 1"),
     ],
 )
 def test_a_stream_map_that_fails_on_a_record_ends_with_one_line_and_leaves_it_unacked(
@@ -275,7 +277,13 @@ def test_a_stream_map_that_fails_on_a_record_ends_with_one_line_and_leaves_it_un
     config = {
         "access_token": TOKEN,
         "api_url": fake_sell.url,
-        "stream_maps": {"deals": {"computed": expression}},
+        "stream_maps": {
+            "deals": (
+                {"__filter__": expression.removeprefix("__filter__:")}
+                if expression.startswith("__filter__:")
+                else {"computed": expression}
+            )
+        },
     }
     run = run_tap(tmp_path, config)
     assert run.returncode == 1
