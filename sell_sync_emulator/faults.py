@@ -20,6 +20,8 @@ FETCH_ONLY_KINDS: Final = frozenset({"empty_page", "failed_objects", "expired_se
 FAULT_KINDS: Final = STATUS_KINDS | AFTER_WORK_KINDS | FETCH_ONLY_KINDS
 ENDPOINTS: Final = ("start", "fetch", "ack", "any")
 DEFAULT_SLOW_SECONDS: Final = 1.0
+# A day: longer is a mistake (and an infinite wait cannot be scheduled).
+MAX_DELAY_SECONDS: Final = 86_400.0
 
 
 @dataclass(frozen=True)
@@ -75,8 +77,8 @@ class Fault:
         if self.times is not None and self.times < 0:
             msg = f"times must be 0 or more, got {self.times}"
             raise ValueError(msg)
-        if self.delay_seconds < 0 or self.count < 1:
-            msg = "delay_seconds must not be negative and count must be at least 1"
+        if not 0 <= self.delay_seconds <= MAX_DELAY_SECONDS or self.count < 1:
+            msg = f"delay_seconds must be 0 to {MAX_DELAY_SECONDS:g} and count must be at least 1"
             raise ValueError(msg)
 
     def applies_to(self, endpoint: str) -> bool:

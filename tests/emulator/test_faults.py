@@ -164,3 +164,9 @@ def test_fault_rules_reject_nonsense():
         Fault(kind="empty_page", endpoint="ack")
     with pytest.raises(ValueError, match="probability"):
         Fault(kind="500", probability=2.0)
+
+
+@pytest.mark.parametrize("delay", [-1.0, float("inf"), float("nan"), 1e309, 86_401.0])
+def test_a_slow_fault_with_a_delay_that_cannot_be_waited_is_refused(delay):
+    with pytest.raises(ValueError, match="delay_seconds must be 0 to 86400"):
+        Fault(kind="slow", endpoint="fetch", delay_seconds=delay)
