@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import decimal
 import difflib
+import fnmatch
 import importlib.metadata
 import io
 import ipaddress
@@ -43,6 +44,7 @@ from singer_sdk.helpers.capabilities import (
     PluginCapabilities,
     TapCapabilities,
 )
+from singer_sdk.mapper import RemoveRecordTransform
 from singer_sdk.plugin_base import _ConfigInput
 from singer_sdk.singerlib import SingerMessageType
 from singer_sdk.tap_base import CliTestOptionValue
@@ -563,6 +565,7 @@ class TapSellSync(Tap):
         # keys that came back in the state, stored by definition.
         self._refresh_bookmark()
         self._check_catalog_selection()
+        self._check_stream_maps()
 
     @classproperty
     def _env_var_config(cls) -> dict[str, t.Any]:  # noqa: N805
@@ -681,6 +684,41 @@ class TapSellSync(Tap):
                 signal.Signals(signum).name,
             )
             sys.exit(SIGNAL_EXIT_BASE + signum)
+
+    def _check_stream_maps(self) -> None:
+        """Warn of stream maps that name no stream of the tap or send records to another's."""
+        maps = self.config.get("stream_maps")
+        if not isinstance(maps, dict) or self._mapper is None:
+            return
+        names = set(self.streams)
+        sources = {
+            name: str(value.get("__source__", name)) if isinstance(value, dict) else name
+            for name, value in maps.items()
+        }
+        unmatched = sorted(
+            name
+            for name, source in sources.items()
+            if not any(fnmatch.fnmatchcase(stream, source) for stream in names)
+        )
+        if unmatched:
+            self.logger.warning(
+                "stream_maps name streams this tap does not have, which nothing matches: %s.",
+                ", ".join(unmatched),
+            )
+        senders: dict[str, list[str]] = {}
+        for stream, stream_maps in self._mapper.stream_maps.items():
+            for stream_map in stream_maps:
+                if not isinstance(stream_map, RemoveRecordTransform):
+                    senders.setdefault(stream_map.stream_alias, []).append(stream)
+        for alias, streams in sorted(senders.items()):
+            mixed = sorted(set(streams))
+            if len(mixed) > 1:
+                self.logger.warning(
+                    "Stream maps send records of %s into one stream, %s: targets would mix "
+                    "them in one table and overwrite rows that share a key.",
+                    " and ".join(mixed),
+                    alias,
+                )
 
     def _unlisted_streams(self) -> list[str]:
         """The tap's streams that the input catalog leaves out, if a catalog was given.

@@ -180,3 +180,26 @@ def test_config_env_reads_the_current_folders_env_file_only_for_variables_not_se
     (start,) = fake_sell.calls("start")
     assert start.headers["Authorization"] == "Bearer token-from-the-env-file"
     assert "token-from-the-env-file" not in done.stderr + done.stdout
+
+
+def test_stream_maps_that_name_no_stream_or_mix_two_streams_are_warned_of(tmp_path):
+    maps = {
+        "deals": {"__alias__": "contacts"},
+        "deal": {"note": "'x'"},
+        "contacts_copy": {"__source__": "contcts"},
+        "lead*": {"flag": "1"},
+    }
+    # Nothing listens at GOOD's address: the warnings come before the first request.
+    run = run_tap(tmp_path, {**GOOD, "stream_maps": maps, "max_retry_seconds": 1})
+    assert "Traceback" not in run.stderr
+    warnings = [line for line in run.stderr.splitlines() if "| WARNING" in line]
+    assert any(
+        "stream_maps name streams this tap does not have, which nothing matches: "
+        "contacts_copy, deal." in line
+        for line in warnings
+    ), warnings
+    assert any(
+        "send records of contacts and deals into one stream, contacts" in line for line in warnings
+    ), warnings
+    # A pattern that matches streams is fine.
+    assert not any("lead*" in line for line in warnings)
