@@ -69,7 +69,7 @@ from tap_sell_sync.state import (
     is_valid_uuid,
     read_bookmark,
 )
-from tap_sell_sync.streams import MAP_NULLS_HINT, STREAM_TYPES, SellStream
+from tap_sell_sync.streams import STREAM_TYPES, SellStream
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable
@@ -219,8 +219,8 @@ NUMBER_SETTINGS = (
     "max_retry_seconds",
 )
 INTEGER_SETTINGS = ("max_items_per_run", "ack_batch_size")
-_INTEGER_TEXT = re.compile(r"[+-]?\d+")
-_NUMBER_TEXT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+_INTEGER_TEXT = re.compile(r"[+-]?[0-9]+")
+_NUMBER_TEXT = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
 
 
 def _number_from_text(text: str, *, integer: bool) -> object:
@@ -465,8 +465,16 @@ class _RecordBufferingWriter(MsgSpecWriter):
     RECORDs of the keys it holds.
     """
 
+    def __init__(self) -> None:
+        """Start with no write in progress."""
+        super().__init__()
+        self.writing = False
+        # Set by a signal that arrived during a write, run once that write is done.
+        self.after_write: Callable[[], None] | None = None
+
     @override
     def write_message(self, message: Message) -> None:
+        self.writing = True
         try:
             sys.stdout.buffer.write(self.format_message(message))
             if message.type != SingerMessageType.RECORD:
@@ -485,6 +493,11 @@ class _RecordBufferingWriter(MsgSpecWriter):
                 "the target printed is acked"
             )
             raise OutputError(msg) from exc
+        finally:
+            self.writing = False
+        if self.after_write is not None:
+            after_write, self.after_write = self.after_write, None
+            after_write()
 
 
 def _silence_stdout() -> None:
@@ -669,21 +682,44 @@ class TapSellSync(Tap):
 
         The SDK exits 0 here, which tells Meltano and orchestrators that the run completed.
         The state written holds the keys of the records emitted so far, so the next run
-        acks those and Sell sends the rest again.
+        acks those and Sell sends the rest again. A signal that interrupts a write (a slow
+        target) waits for that write to finish, so that the state follows a whole line; a
+        second signal meanwhile stops at once, without a final state.
 
         Args:
             signum: The signal number.
             frame: The interrupted frame.
         """
-        try:
-            self._state_writer.write_state(self.state)
-        finally:
+        writer = self.message_writer
+        if isinstance(writer, _RecordBufferingWriter) and writer.writing:
+            if writer.after_write is None:
+                writer.after_write = lambda: self._stop(signum)
+                return
+            self._stop(signum, write_state=False)
+        self._stop(signum)
+
+    def _stop(self, signum: int, *, write_state: bool = True) -> t.NoReturn:
+        name = signal.Signals(signum).name
+        written = False
+        if write_state:
+            try:
+                self._state_writer.write_state(self.state)
+                written = True
+            except (OSError, RuntimeError, ValueError, TapSellSyncError):
+                written = False
+        if written:
             self.logger.warning(
                 "Stopped by %s: the state written keeps the keys of the records emitted so "
                 "far; Sell sends the rest again in the next run.",
-                signal.Signals(signum).name,
+                name,
             )
-            sys.exit(SIGNAL_EXIT_BASE + signum)
+        else:
+            self.logger.warning(
+                "Stopped by %s before a final state could be written: the target's last "
+                "state stands, and Sell sends everything after it again in the next run.",
+                name,
+            )
+        sys.exit(SIGNAL_EXIT_BASE + signum)
 
     def _check_stream_maps(self) -> None:
         """Warn of stream maps that name no stream of the tap or send records to another's."""
@@ -1024,13 +1060,10 @@ class TapSellSync(Tap):
             cls.logger.error("%s", redact(str(exc), token))  # noqa: TRY400
             sys.exit(1)
         except (MapExpressionError, StreamMapConfigError) as exc:
-            # A map also sees delete records, whose fields are null but for key and marks.
+            # Maps that fail on a record end in the streams, naming it; these are the
+            # settings the SDK cannot read or parse.
             reason = " ".join(str(exc).split())
-            cls.logger.error(  # noqa: TRY400
-                "a stream map failed: %s (%s)",
-                redact(reason, token),
-                MAP_NULLS_HINT,
-            )
+            cls.logger.error("the stream_maps setting is wrong: %s", redact(reason, token))  # noqa: TRY400
             sys.exit(1)
 
 

@@ -238,7 +238,7 @@ def _two_deals_and_a_deleted_one(fake_sell) -> None:
     ]
 
 
-def test_a_stream_map_that_cannot_be_evaluated_ends_with_one_line_and_acks_nothing(
+def test_a_stream_map_that_cannot_be_parsed_ends_with_one_line_and_acks_nothing(
     tmp_path, fake_sell
 ):
     _two_deals_and_a_deleted_one(fake_sell)
@@ -252,8 +252,8 @@ def test_a_stream_map_that_cannot_be_evaluated_ends_with_one_line_and_acks_nothi
     assert "Traceback" not in run.stderr
     errors = [line for line in run.stderr.splitlines() if "ERROR" in line]
     assert len(errors) == 1
-    assert "a stream map failed" in errors[0]
-    assert "delete records" in errors[0]
+    assert "the stream_maps setting is wrong" in errors[0]
+    assert "value *" in errors[0]
     assert TOKEN not in run.stderr
     assert fake_sell.calls("ack") == []
 

@@ -477,3 +477,33 @@ def test_a_killed_run_leaves_no_copy_of_the_records_in_the_temporary_folder(tmp_
             process.kill()
             process.wait(timeout=30)
     assert list(temporary.iterdir()) == []
+
+
+def test_a_signal_while_a_slow_target_holds_up_a_write_still_ends_with_a_whole_state(tmp_path):
+    emulator = make_emulator(objects=3000, page_size=100)
+    with serve(emulator) as server:
+        config_path = _write(tmp_path, tap_config(emulator, server.url))
+        process = subprocess.Popen(
+            [TAP, "--config", str(config_path)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        assert process.stdout is not None
+        # Read nothing until the tap has filled the pipe and waits in a write.
+        deadline = time.monotonic() + 60
+        while emulator.counters()["requests"].get("fetch", {}).get(204, 0) < 1:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        time.sleep(1.0)
+        process.send_signal(signal.SIGTERM)
+        stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 128 + signal.SIGTERM, stderr[-2000:]
+    lines = stdout.decode().splitlines()
+    messages = [json.loads(line) for line in lines]  # every line whole
+    last = messages[-1]
+    assert last["type"] == "STATE", lines[-1][:200]
+    emitted = {m["record"]["id"] for m in messages if m["type"] == "RECORD" and "id" in m["record"]}
+    assert emitted
+    assert len(all_pending(last["value"])) <= sum(m["type"] == "RECORD" for m in messages)
+    assert b"Stopped by SIGTERM: the state written" in stderr
+    assert b"Traceback" not in stderr

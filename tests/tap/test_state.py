@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import base64
 import json
+import signal
 import uuid
 import zlib
 
 import pytest
+from singer_sdk.singerlib import RecordMessage
 
 from tap_sell_sync.errors import StateError
 from tap_sell_sync.queue import AckLedger
@@ -19,6 +21,7 @@ from tap_sell_sync.state import (
     read_bookmark,
     unpack_keys,
 )
+from tap_sell_sync.tap import TapSellSync
 
 DEVICE = "0f8fad5b-d9cb-469f-a165-70867728950e"
 OTHER = "6ba7b810-9dad-11d1-80b4-00c04fd430c8"
@@ -176,3 +179,38 @@ def test_the_decompressed_limit_counts_every_group_together(monkeypatch):
     monkeypatch.setattr("tap_sell_sync.state.MAX_PENDING_KEY_BYTES", size + size // 2)
     with pytest.raises(StateError, match=r"pending\[1\]"):
         read_bookmark(bookmark)
+
+
+def _tap_for_signals():
+    return TapSellSync(
+        config={"access_token": "a-token-for-signals", "api_url": "http://127.0.0.1:9"},
+        parse_env_config=False,
+    )
+
+
+def test_a_signal_during_a_write_waits_for_that_write_then_ends_with_the_state(capsysbinary):
+    tap = _tap_for_signals()
+    writer = tap.message_writer
+    writer.writing = True  # as when a slow target holds up a write
+    tap._handle_termination(signal.SIGTERM, None)  # returns: the write must finish first
+    assert writer.after_write is not None
+    writer.writing = False
+    with pytest.raises(SystemExit) as stopped:
+        writer.write_message(RecordMessage(stream="tags", record={"id": 1}))
+    assert stopped.value.code == 128 + signal.SIGTERM
+    lines = capsysbinary.readouterr().out.decode().splitlines()
+    assert [json.loads(line)["type"] for line in lines] == ["RECORD", "STATE"]
+
+
+def test_a_second_signal_during_a_held_up_write_stops_at_once_and_says_no_state_was_written(
+    capsysbinary, caplog
+):
+    tap = _tap_for_signals()
+    writer = tap.message_writer
+    writer.writing = True
+    tap._handle_termination(signal.SIGTERM, None)
+    with pytest.raises(SystemExit) as stopped:
+        tap._handle_termination(signal.SIGINT, None)
+    assert stopped.value.code == 128 + signal.SIGINT
+    assert capsysbinary.readouterr().out == b""
+    assert "before a final state could be written" in caplog.text
