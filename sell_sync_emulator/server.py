@@ -37,14 +37,20 @@ _SUPPORTED_VERSIONS: Final = frozenset({"HTTP/1.0", "HTTP/1.1"})
 _END_OF_HEADERS: Final = frozenset({b"\r\n", b"\n", b""})
 
 
-def _is_any_address(address: str) -> bool:
+def _plain_address(address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """Read an address without its IPv6 scope, an IPv4-mapped one as IPv4; None if no address."""
     try:
         ip = ipaddress.ip_address(address.split("%", 1)[0])
     except ValueError:
-        return False
+        return None
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        return ip.ipv4_mapped.is_unspecified
-    return ip.is_unspecified
+        return ip.ipv4_mapped
+    return ip
+
+
+def _is_any_address(address: str) -> bool:
+    ip = _plain_address(address)
+    return ip is not None and ip.is_unspecified
 
 
 def check_host(host: str) -> str:
@@ -91,13 +97,8 @@ def check_host(host: str) -> str:
 
 
 def _is_loopback(address: str) -> bool:
-    try:
-        ip = ipaddress.ip_address(address.split("%", 1)[0])
-    except ValueError:
-        return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        return ip.ipv4_mapped.is_loopback
-    return ip.is_loopback
+    ip = _plain_address(address)
+    return ip is not None and ip.is_loopback
 
 
 class EmulatorHTTPServer(ThreadingHTTPServer):

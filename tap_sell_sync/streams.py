@@ -148,10 +148,15 @@ class SellStream(Stream):
         self,
         record: Record,
     ) -> Generator[RecordMessage, None, None]:
-        """Build the RECORD messages of one record, and count records that maps drop.
+        """Build the RECORD messages of one record, skipping the walk for deselected fields.
 
-        A map expression that fails on the record ends the run with one line that names the
-        stream and the record's key; the record's ack keys stay unacked.
+        The SDK walks every property of every record, nested objects included, to remove
+        deselected ones; with nothing deselected that walk removes nothing and was the
+        largest cost per record. Type conformance is off (`TYPE_CONFORMANCE_LEVEL`), so
+        what is left is the SDK's own last step: stream maps, then the message. Records
+        that maps drop are counted; a map expression that fails on the record ends the run
+        with one line that names the stream and the record's key, and the record's ack keys
+        stay unacked.
 
         Args:
             record: The record.
@@ -163,43 +168,28 @@ class SellStream(Stream):
             StreamMapError: When a map expression fails on the record.
         """
         kept = False
+        mask = self.mask
         try:
-            for message in self._map_record(record):
-                kept = True
-                yield message
+            if not isinstance(mask, _RememberingMask) or not mask.nothing_deselected:
+                for message in super()._generate_record_messages(record):
+                    kept = True
+                    yield message
+            else:
+                for stream_map in self.stream_maps:
+                    mapped_record = stream_map.transform(record)
+                    if mapped_record is not None:
+                        kept = True
+                        yield RecordMessage(
+                            stream=stream_map.stream_alias,
+                            record=mapped_record,
+                            version=self._stream_version,
+                            time_extracted=utc_now(),
+                        )
         except _MAP_EXPRESSION_ERRORS as exc:
             LOGGER.debug("Stream map failure on stream %s.", self.name, exc_info=True)
             raise StreamMapError(self._describe_map_failure(record, exc)) from exc
         if not kept:
             self._sell_tap.sync_run().note_dropped_by_map(self.name)
-
-    def _map_record(self, record: Record) -> Generator[RecordMessage, None, None]:
-        """Apply the stream maps to one record, skipping the walk for deselected fields.
-
-        The SDK walks every property of every record, nested objects included, to remove
-        deselected ones; with nothing deselected that walk removes nothing and was the
-        largest cost per record. Type conformance is off (`TYPE_CONFORMANCE_LEVEL`), so
-        what is left is the SDK's own last step: stream maps, then the message.
-
-        Args:
-            record: The record.
-
-        Yields:
-            One message per stream map that keeps the record.
-        """
-        mask = self.mask
-        if not isinstance(mask, _RememberingMask) or not mask.nothing_deselected:
-            yield from super()._generate_record_messages(record)
-            return
-        for stream_map in self.stream_maps:
-            mapped_record = stream_map.transform(record)
-            if mapped_record is not None:
-                yield RecordMessage(
-                    stream=stream_map.stream_alias,
-                    record=mapped_record,
-                    version=self._stream_version,
-                    time_extracted=utc_now(),
-                )
 
     def _describe_map_failure(self, record: Record, exc: Exception) -> str:
         """Say which record a map failed on, by its key only (values may be personal data).

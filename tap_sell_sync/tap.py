@@ -7,6 +7,7 @@ building the tap (``--discover``, ``--about``) sends nothing to Sell.
 
 from __future__ import annotations
 
+import contextlib
 import decimal
 import difflib
 import fnmatch
@@ -39,6 +40,7 @@ from singer_sdk.exceptions import (
 )
 from singer_sdk.helpers._classproperty import classproperty
 from singer_sdk.helpers._state import StateWriter
+from singer_sdk.helpers._typing import is_boolean_type
 from singer_sdk.helpers.capabilities import (
     CapabilitiesEnum,
     PluginCapabilities,
@@ -600,6 +602,18 @@ class TapSellSync(Tap):
             for name, value in dotenv_values(local).items():
                 if name.startswith(prefix) and value is not None:
                     os.environ.setdefault(name, value)
+        # The SDK reads any word but true, 1, yes and on as false: a typo would turn a
+        # policy off.
+        for name, property_schema in schema.get("properties", {}).items():
+            variable = prefix + name.upper()
+            value = os.environ.get(variable)
+            if (
+                value is not None
+                and is_boolean_type(property_schema)
+                and value.lower() not in BOOLEAN_WORDS
+            ):
+                msg = f"{variable} must be true or false (or 1/0, yes/no, on/off), got {value!r}"
+                raise ValueError(msg)
         return parse_environment_config(schema, prefix, dotenv_path=os.devnull)
 
     @override
@@ -702,11 +716,9 @@ class TapSellSync(Tap):
         name = signal.Signals(signum).name
         written = False
         if write_state:
-            try:
+            with contextlib.suppress(OSError, RuntimeError, ValueError, TapSellSyncError):
                 self._state_writer.write_state(self.state)
                 written = True
-            except (OSError, RuntimeError, ValueError, TapSellSyncError):
-                written = False
         if written:
             self.logger.warning(
                 "Stopped by %s: the state written keeps the keys of the records emitted so "
@@ -964,10 +976,10 @@ class TapSellSync(Tap):
                 reason = NESTED_TOO_DEEPLY
             cls.logger.error("cannot read the config file: %s", reason)  # noqa: TRY400
             ctx.exit(1)
+        # Here rather than in `invoke`: --discover and --test run before it.
+        token = _find_token(config)
+        hide_in_logs(token)
         if config.parse_env:
-            # Here rather than in `invoke`: --discover and --test run before it.
-            token = _find_token(config)
-            hide_in_logs(token)
             try:
                 _check_environment_settings(cls)
             except SettingsError as exc:
@@ -1040,7 +1052,6 @@ class TapSellSync(Tap):
         try:
             if config is not None:
                 token = _find_token(config)
-                hide_in_logs(token)
             if state is not None:
                 state = io.StringIO(_read_state_text(state))
             if isinstance(catalog, str):
@@ -1096,24 +1107,11 @@ def _check_environment_settings(tap_class: type[TapSellSync]) -> None:
     Raises:
         SettingsError: A variable that cannot be read as its setting's type.
     """
-    prefix = tap_class._env_var_prefix  # noqa: SLF001
     try:
         _ = tap_class._env_var_config  # noqa: SLF001
     except ValueError as exc:
-        msg = f"a {prefix}* environment variable cannot be read: {exc}"
+        msg = f"a {tap_class._env_var_prefix}* environment variable cannot be read: {exc}"  # noqa: SLF001
         raise SettingsError(msg) from exc
-    # The SDK reads any word but true, 1, yes and on as false; a typo would turn a policy off.
-    for name, schema in tap_class.config_jsonschema.get("properties", {}).items():
-        variable = prefix + name.upper()
-        value = os.environ.get(variable)
-        if value is None or "boolean" not in str(schema.get("type", "")):
-            continue
-        if value.lower() not in BOOLEAN_WORDS:
-            msg = (
-                f"a {prefix}* environment variable cannot be read: {variable} must be true or "
-                f"false (or 1/0, yes/no, on/off), got {value!r}"
-            )
-            raise SettingsError(msg)
 
 
 def _read_text(path: str) -> str:

@@ -264,6 +264,19 @@ def _write(tmp_path, config):
     return path
 
 
+def _start_tap(config_path, **popen) -> subprocess.Popen:
+    options = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True, **popen}
+    return subprocess.Popen([TAP, "--config", str(config_path)], **options)
+
+
+def _wait_for_fetches(emulator, count: int, status: int = 200, timeout: float = 30) -> None:
+    """Wait until the emulator has answered `count` fetches with `status`."""
+    deadline = time.monotonic() + timeout
+    while emulator.counters()["requests"].get("fetch", {}).get(status, 0) < count:
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+
+
 def test_unknown_types_stay_unacked_by_default(tmp_path):
     emulator = make_emulator(unknown_type_objects=4)
     with serve(emulator) as server:
@@ -337,16 +350,8 @@ def test_a_signal_during_the_drain_ends_non_zero_with_a_valid_state_and_nothing_
     emulator = make_emulator(objects=3000, page_size=20, latency_seconds=0.02)
     with serve(emulator) as server:
         config_path = _write(tmp_path, tap_config(emulator, server.url))
-        process = subprocess.Popen(
-            [TAP, "--config", str(config_path)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        deadline = time.monotonic() + 20
-        while emulator.counters()["requests"].get("fetch", {}).get(200, 0) < 3:
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+        process = _start_tap(config_path)
+        _wait_for_fetches(emulator, 3)
         process.send_signal(stop)
         stdout, stderr = process.communicate(timeout=30)
     # 128 + the signal number, as a shell reports it: no orchestrator takes it for success.
@@ -410,16 +415,8 @@ def test_an_object_delivered_twice_in_one_session_is_emitted_once_at_its_newest_
     emulator = make_emulator(objects=600, page_size=20, latency_seconds=0.02)
     with serve(emulator) as server:
         config_path = _write(tmp_path, tap_config(emulator, server.url))
-        process = subprocess.Popen(
-            [TAP, "--config", str(config_path)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        deadline = time.monotonic() + 20
-        while emulator.counters()["requests"].get("fetch", {}).get(200, 0) < 10:
-            assert time.monotonic() < deadline
-            time.sleep(0.01)
+        process = _start_tap(config_path)
+        _wait_for_fetches(emulator, 10)
         emulator.mutate(updates=60, seed=9)  # changed objects join the open session again
         stdout, stderr = process.communicate(timeout=60)
     assert process.returncode == 0, stderr
@@ -454,18 +451,15 @@ def test_a_killed_run_leaves_no_copy_of_the_records_in_the_temporary_folder(tmp_
     emulator = make_emulator(objects=3000, page_size=50, latency_seconds=0.01)
     with serve(emulator) as server:
         config_path = _write(tmp_path, tap_config(emulator, server.url))
-        process = subprocess.Popen(
-            [TAP, "--config", str(config_path)],
+        process = _start_tap(
+            config_path,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             env={**os.environ, "TMPDIR": str(temporary)},
         )
         try:
-            deadline = time.monotonic() + 30
-            while emulator.counters()["requests"].get("fetch", {}).get(200, 0) < 20:
-                assert time.monotonic() < deadline
-                assert process.poll() is None
-                time.sleep(0.02)
+            _wait_for_fetches(emulator, 20)
+            assert process.poll() is None
             # The spool holds the records read so far, in a file nobody else can open.
             open_files = [
                 str(link.readlink()) for link in (Path("/proc") / str(process.pid) / "fd").iterdir()
@@ -483,17 +477,9 @@ def test_a_signal_while_a_slow_target_holds_up_a_write_still_ends_with_a_whole_s
     emulator = make_emulator(objects=3000, page_size=100)
     with serve(emulator) as server:
         config_path = _write(tmp_path, tap_config(emulator, server.url))
-        process = subprocess.Popen(
-            [TAP, "--config", str(config_path)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
-        assert process.stdout is not None
+        process = _start_tap(config_path, text=False)
         # Read nothing until the tap has filled the pipe and waits in a write.
-        deadline = time.monotonic() + 60
-        while emulator.counters()["requests"].get("fetch", {}).get(204, 0) < 1:
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+        _wait_for_fetches(emulator, 1, status=204, timeout=60)
         time.sleep(1.0)
         process.send_signal(signal.SIGTERM)
         stdout, stderr = process.communicate(timeout=60)
